@@ -1,0 +1,37 @@
+# quant-agent: every target bootstraps .venv itself (Python 3.11+ needed on PATH).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test bench dashboard lint clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "quant-agent needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)  ## start a paper session on the embedded defaults
+	$(BIN)/quant-agent run
+
+test: $(STAMP)  ## the whole suite (PostgreSQL tests use QA_TEST_DATABASE_URL)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## benchmarks: print timings, assert nothing
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+dashboard: $(STAMP)
+	$(BIN)/quant-agent dashboard
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

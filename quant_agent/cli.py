@@ -1,0 +1,198 @@
+"""The ``quant-agent`` command line (typer). Edge code: it reads the wall clock through a
+``LiveClock`` and prints with rich; everything it does is done by the package's modules.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from quant_agent.config import LiveTradingConfig, load_config, mask_url
+from quant_agent.core.clock import Clock, LiveClock
+from quant_agent.core.errors import ConfigError, DataValidationError
+from quant_agent.logs import configure_logging
+
+app = typer.Typer(
+    name="quant-agent",
+    help="Automated stock trading for a Questrade account: scans, orders, risk, paper first.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+data_app = typer.Typer(help="Validate market data files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML file (default: config/live_trading.yaml, else built-in)."
+    ),
+]
+
+
+def _load(path: Path | None) -> LiveTradingConfig:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    secrets = [
+        value.get_secret_value()
+        for section in config.model_dump().values()
+        for value in section.values()
+        if hasattr(value, "get_secret_value") and value is not None
+    ]
+    configure_logging("INFO", secrets)
+    return config
+
+
+@config_app.command("check")
+def config_check(
+    path: Annotated[Path | None, typer.Argument(help="Config file to check.")] = None,
+) -> None:
+    """Print the effective configuration (secrets masked), or each error and exit 2."""
+    config = _load(path)
+    console.print(yaml.safe_dump(config.display(), sort_keys=False), highlight=False, end="")
+    console.print("[green]configuration OK[/]")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config_path: ConfigOption = None) -> None:
+    """Create or migrate the database schema to the newest revision (idempotent)."""
+    from quant_agent.storage import migrate
+    from quant_agent.storage.engine import make_engine
+
+    config = _load(config_path)
+    engine = make_engine(config.database.url)
+    migrate.upgrade(engine)
+    console.print(
+        f"database {mask_url(config.database.url)} at revision {migrate.current_revision(engine)}"
+    )
+    engine.dispose()
+
+
+@data_app.command("check")
+def data_check(
+    path: Annotated[Path, typer.Argument(help="Daily bars: CSV/Parquet file or folder.")],
+    universe: Annotated[
+        Path | None, typer.Option("--universe", "-u", help="Universe CSV (ticker,sector).")
+    ] = None,
+) -> None:
+    """Validate daily bars (and a universe file); print errors and warnings, exit 1 on errors."""
+    from quant_agent.market.history import check_files
+
+    report = check_files(path, universe)
+    console.print(report.render(), highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("calendar")
+def calendar_cmd(
+    day: Annotated[
+        str | None, typer.Option(help="Session date YYYY-MM-DD (default: today).")
+    ] = None,
+    exchange: Annotated[str, typer.Option(help="NYSE or TSX.")] = "NYSE",
+) -> None:
+    """Show the trading session of a day and the next open and close."""
+    from quant_agent.market.calendar import get_calendar
+
+    clock: Clock = LiveClock()
+    calendar = get_calendar(exchange)
+    when = date.fromisoformat(day) if day else clock.now().astimezone(_ny()).date()
+    _print_session(calendar, when, clock.now())
+
+
+def _ny():  # noqa: ANN202 - tiny helper
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("America/New_York")
+
+
+def _print_session(calendar, day: date, now: datetime) -> None:  # noqa: ANN001
+    tz = _ny()
+    if calendar.is_trading_day(day):
+        open_, close = calendar.session_open(day), calendar.session_close(day)
+        early = " (early close)" if calendar.is_early_close(day) else ""
+        console.print(
+            f"{calendar.exchange} {day}: session {open_.astimezone(tz):%H:%M}-"
+            f"{close.astimezone(tz):%H:%M} America/New_York{early}"
+        )
+    else:
+        console.print(f"{calendar.exchange} {day}: closed")
+    console.print(
+        f"market open now: {calendar.is_market_open(now)}; "
+        f"next open {calendar.next_open(now).astimezone(tz):%Y-%m-%d %H:%M %Z}; "
+        f"next close {calendar.next_close(now).astimezone(tz):%Y-%m-%d %H:%M %Z}"
+    )
+
+
+@app.command("run")
+def run(
+    config_path: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Start a paper session on the configured data (default: the built-in demo market).
+
+    Until the executor lands this checks every part a session needs (configuration,
+    database migrations, market data, calendar), records a heartbeat in the database and
+    prints the session status and a market snapshot.
+    """
+    from quant_agent.session import start_session
+
+    config = _load(config_path)
+    try:
+        status = start_session(config, LiveClock())
+    except (ConfigError, DataValidationError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(status.as_dict(), indent=2, default=str) + "\n")
+        return
+    _print_status(status)
+
+
+def _print_status(status) -> None:  # noqa: ANN001
+    table = Table(title="quant-agent paper session", show_header=False)
+    for key, value in status.as_dict().items():
+        if key != "leaders":
+            table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+    leaders = Table(title=f"126-day momentum leaders as of {status.last_session}")
+    for column in ("ticker", "sector", "close", "momentum 126d"):
+        leaders.add_column(column)
+    for row in status.leaders:
+        leaders.add_row(
+            row["ticker"], row["sector"], f"{row['close']:.2f}", f"{row['momentum']:+.1%}"
+        )
+    console.print(leaders)
+
+
+@app.command("dashboard")
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8501,
+) -> None:
+    """Start the Streamlit dashboard (not built yet: it arrives with the dashboard issue)."""
+    err.print(
+        f"the dashboard is not built yet (would bind {host}:{port}); "
+        "use 'quant-agent run' for the session status"
+    )
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

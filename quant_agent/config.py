@@ -1,0 +1,343 @@
+"""Configuration: typed, strict models of ``config/live_trading.yaml`` plus the environment.
+
+Sources, lowest priority first: the models' defaults (the embedded defaults ``make run``
+uses), the YAML file, a ``.env`` file, the process environment. Environment variables use
+the ``QA_`` prefix and ``__`` between levels (``QA_TRADING__MAX_POSITIONS=5``); only
+variables whose first level names a section are read, so ``QA_TEST_DATABASE_URL`` and the
+like are left alone. ``QA_DATABASE_URL`` is accepted as a short form of
+``QA_DATABASE__URL`` and ``QA_ALERT_URLS`` of ``QA_ALERTS__URLS``.
+
+Secrets (``SecretStr`` fields) come only from the environment or ``.env``: a secret in the
+YAML file is an error. They never appear in a repr, a log line or ``config check`` output.
+Every model forbids unknown keys, so a typo is an error naming the field, not a silent
+default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
+from sqlalchemy.engine import make_url
+
+from quant_agent.core.errors import ConfigError
+
+ENV_PREFIX = "QA_"
+DEFAULT_CONFIG_PATH = Path("config/live_trading.yaml")
+DEFAULT_DATABASE_URL = "sqlite:///var/quant_agent.db"
+_ENV_ALIASES = {"QA_DATABASE_URL": ("database", "url"), "QA_ALERT_URLS": ("alerts", "urls")}
+
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class Section(BaseModel):
+    """Base of every config model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class TradingConfig(Section):
+    mode: Literal["paper", "live"] = "paper"
+    initial_capital: Decimal = Field(default=Decimal("100000"), gt=0, max_digits=16)
+    max_positions: int = Field(default=3, ge=1, le=100)
+    max_position_pct: Percent = 40.0
+    commission_per_trade: Decimal = Field(default=Decimal("1.0"), ge=0, max_digits=10)
+    slippage_pct: float = Field(default=0.05, ge=0, le=5)
+
+
+class RiskConfig(Section):
+    max_daily_loss_pct: Percent = 2.0
+    max_sector_exposure_pct: Percent = 60.0
+    max_correlation: float = Field(default=0.7, ge=0, le=1)
+    min_buying_power_pct: float = Field(default=20.0, ge=0, lt=100)
+    halt_on_loss_limit: bool = True
+
+
+def _parse_hhmm(value: object) -> object:
+    if isinstance(value, str):
+        if not re.fullmatch(r"\d{2}:\d{2}", value.strip()):
+            raise ValueError("expected a time as HH:MM (24-hour), e.g. '09:00'")
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+        if hours > 23 or minutes > 59:
+            raise ValueError("expected a time as HH:MM with HH 00-23 and MM 00-59")
+        return time(hours, minutes)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 09:00 as a base-60 integer (540): undo that.
+        return time(*divmod(value, 60)) if 0 <= value < 24 * 60 else value
+    return value
+
+
+class ScheduleConfig(Section):
+    premarket_scan: time = time(9, 0)
+    market_hours_scan: time = time(10, 0)
+    timezone: str = "America/New_York"
+
+    _times = field_validator("premarket_scan", "market_hours_scan", mode="before")(
+        lambda value: _parse_hhmm(value)
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as 'America/New_York' "
+                "or 'America/Toronto'"
+            ) from None
+        return value
+
+    @field_serializer("premarket_scan", "market_hours_scan")
+    def _hhmm(self, value: time) -> str:
+        return value.strftime("%H:%M")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class FiltersConfig(Section):
+    regime_filter: bool = True
+    correlation_filter: bool = True
+    earnings_filter: bool = True
+    min_score_threshold: float = Field(default=60.0, ge=0, le=100)
+
+
+class AlertsConfig(Section):
+    email_enabled: bool = False
+    email_to: str | None = None
+    alert_on_entry: bool = True
+    alert_on_exit: bool = True
+    alert_on_risk_breach: bool = True
+    # Secrets: environment or .env only.
+    discord_webhook: SecretStr | None = None
+    slack_webhook: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    twilio_account_sid: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None
+    urls: SecretStr | None = None  # Apprise URLs, space or comma separated (QA_ALERT_URLS)
+
+
+class DataConfig(Section):
+    source: Literal["demo", "files", "questrade"] = "demo"
+    daily_path: Path | None = None
+    universe_path: Path | None = None
+    earnings_path: Path | None = None
+    demo_tickers: int = Field(default=60, ge=2, le=5000)
+    demo_seed: int = 42
+    demo_start: date = date(2019, 1, 2)
+    demo_end: date = date(2024, 12, 31)
+
+
+class BrokerConfig(Section):
+    kind: Literal["paper", "questrade"] = "paper"
+
+
+class DatabaseConfig(Section):
+    url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except Exception:  # noqa: BLE001 - SQLAlchemy raises several types here
+            raise ValueError("not a database URL; e.g. 'sqlite:///var/quant_agent.db'") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}; allowed: sqlite, postgresql"
+            )
+        return value
+
+    @field_serializer("url")
+    def _masked(self, value: str) -> str:
+        return mask_url(value)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        yield "url", mask_url(self.url)
+
+
+class QuestradeConfig(Section):
+    login_url: str = "https://login.questrade.com"
+    refresh_token: SecretStr | None = None  # secret: environment or .env only
+
+
+class LiveTradingConfig(Section):
+    """The whole configuration; each component receives only its own section."""
+
+    trading: TradingConfig = TradingConfig()
+    risk: RiskConfig = RiskConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    filters: FiltersConfig = FiltersConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    data: DataConfig = DataConfig()
+    broker: BrokerConfig = BrokerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    questrade: QuestradeConfig = QuestradeConfig()
+
+    def display(self) -> dict[str, Any]:
+        """Return the effective configuration as plain data with every secret masked."""
+        return self.model_dump(mode="json")
+
+
+def mask_url(value: str) -> str:
+    """Hide the password of a URL (``postgresql://u:***@host/db``)."""
+    try:
+        return make_url(value).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "***"
+
+
+def secret_fields(model: type[BaseModel] = LiveTradingConfig, prefix: str = "") -> set[str]:
+    """Return the dotted paths of every ``SecretStr`` field."""
+    found: set[str] = set()
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            found |= secret_fields(annotation, path + ".")
+        elif "SecretStr" in str(annotation):
+            found.add(path)
+    return found
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+) -> LiveTradingConfig:
+    """Load and validate the configuration; raise ``ConfigError`` naming each bad field.
+
+    ``path`` None means ``config/live_trading.yaml`` if it exists, else embedded defaults.
+    An explicit path that does not exist is an error.
+    """
+    file_data, source = _read_yaml(path)
+    problems = [
+        f"{field}: is a secret and must not be in the config file; set "
+        f"{ENV_PREFIX}{field.upper().replace('.', '__')} in the environment or .env"
+        for field in sorted(secret_fields())
+        if _lookup(file_data, field.split(".")) is not None
+    ]
+    if problems:
+        raise ConfigError(problems, source)
+    env: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    env_data, env_names = _env_tree(env)
+    merged = _deep_merge(file_data, env_data)
+    try:
+        return LiveTradingConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, env_names), source) from None
+
+
+def _read_yaml(path: str | Path | None) -> tuple[dict[str, Any], str]:
+    if path is None:
+        if not DEFAULT_CONFIG_PATH.is_file():
+            return {}, "embedded defaults"
+        path = DEFAULT_CONFIG_PATH
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError([f"config file {file} does not exist"], str(file))
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"not valid YAML: {exc}"], str(file)) from None
+    if data is None:
+        return {}, str(file)
+    if not isinstance(data, dict):
+        raise ConfigError(["the top level must be a mapping of sections"], str(file))
+    return data, str(file)
+
+
+def _env_tree(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the nested overrides and, for each dotted field set, the variable's name."""
+    sections = set(LiveTradingConfig.model_fields)
+    tree: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for key, value in env.items():
+        upper = key.upper()
+        if upper in _ENV_ALIASES:
+            parts = list(_ENV_ALIASES[upper])
+            if _lookup(tree, parts) is not None:
+                continue  # the long form wins over the alias
+        elif upper.startswith(ENV_PREFIX):
+            parts = [p.lower() for p in upper[len(ENV_PREFIX) :].split("__")]
+            if parts[0] not in sections or len(parts) < 2 or not all(parts):
+                continue
+        else:
+            continue
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = value
+            names[".".join(parts)] = key
+    return tree, names
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _lookup(data: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = LiveTradingConfig
+    for part in loc[:-1]:
+        annotation = model.model_fields.get(str(part))
+        if annotation is None or not isinstance(annotation.annotation, type):
+            return []
+        model = annotation.annotation
+    return sorted(model.model_fields)
+
+
+def _describe(exc: ValidationError, env_names: Mapping[str, str]) -> list[str]:
+    lines = []
+    secrets = secret_fields()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        field = ".".join(str(p) for p in loc)
+        origin = f" [from environment variable {env_names[field]}]" if field in env_names else ""
+        if error["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc)) or "none"
+            lines.append(f"{field}: unknown key; allowed keys here: {allowed}{origin}")
+            continue
+        shown = "***" if field in secrets else repr(error.get("input"))
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{field}: {message} (got {shown}){origin}")
+    return lines

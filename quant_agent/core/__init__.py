@@ -1,0 +1,1 @@
+"""The pure domain: no I/O, no vendor imports, no wall clock (see core/clock.py)."""

@@ -1,0 +1,1 @@
+"""Market data and exchange calendars: what trades, when, and at what prices."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, the repository/unit-of-work store, Alembic migrations."""
