@@ -1,6 +1,9 @@
 # quant-agent: every target bootstraps .venv itself (Python 3.11+ needed on PATH).
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter on PATH that really runs and is 3.11+ (pyenv shims may not run).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,6 +11,7 @@ STAMP := $(VENV)/.installed
 .PHONY: venv run test bench dashboard lint clean
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "quant-agent needs Python 3.11 or newer on PATH (or PYTHON=/path/to/python3.11)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "quant-agent needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
