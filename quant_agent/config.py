@@ -119,6 +119,69 @@ class FiltersConfig(Section):
     correlation_filter: bool = True
     earnings_filter: bool = True
     min_score_threshold: float = Field(default=60.0, ge=0, le=100)
+    liquidity_filter: bool = True
+
+
+DEFAULT_FACTOR_WEIGHTS: dict[str, float] = {
+    "momentum_126": 0.30,
+    "momentum_252": 0.15,
+    "momentum_63": 0.15,
+    "rel_strength_63": 0.15,
+    "close_to_sma_50": 0.10,
+    "dist_52w_high": 0.10,
+    "volatility_20": -0.05,
+}
+
+
+def _known_factors(values: dict[str, float]) -> dict[str, float]:
+    from quant_agent.signals.names import FACTOR_NAMES
+
+    unknown = sorted(set(values) - set(FACTOR_NAMES))
+    if unknown:
+        raise ValueError(
+            f"unknown factor(s) {', '.join(unknown)}; known: {', '.join(FACTOR_NAMES)}"
+        )
+    return values
+
+
+class SignalsConfig(Section):
+    """The scorer and its filters' parameters (docs/SIGNALS.md)."""
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FACTOR_WEIGHTS))
+    benchmark: str = "SPY"
+    factor_minimums: dict[str, float] = Field(default_factory=dict)
+    exit_score_threshold: float = Field(default=40.0, ge=0, le=100)
+    change_threshold: float = Field(default=10.0, gt=0, le=100)
+    min_price: float = Field(default=5.0, ge=0)
+    min_dollar_volume: float = Field(default=5_000_000.0, ge=0)
+    earnings_window_days: int = Field(default=5, ge=0, le=60)
+    correlation_lookback: int = Field(default=60, ge=10, le=504)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if not any(weight != 0 for weight in value.values()):
+            raise ValueError("at least one factor weight must be non-zero")
+        return _known_factors(value)
+
+    _minimums = field_validator("factor_minimums")(lambda value: _known_factors(value))
+
+
+class TradePlanConfig(Section):
+    """Entry, stop, target and sizing of new long positions."""
+
+    entry: Literal["last", "limit"] = "last"
+    limit_offset_pct: float = Field(default=0.0, ge=-5, le=5)
+    stop: Literal["atr", "percent"] = "atr"
+    atr_stop_multiple: float = Field(default=2.0, gt=0, le=20)
+    stop_pct: float = Field(default=5.0, gt=0, lt=100)
+    target: Literal["r_multiple", "percent"] = "r_multiple"
+    r_multiple: float = Field(default=2.0, gt=0, le=20)
+    target_pct: float = Field(default=10.0, gt=0, le=1000)
+    sizing: Literal["risk", "fixed_fraction"] = "risk"
+    risk_per_trade_pct: float = Field(default=1.0, gt=0, le=100)
+    fixed_fraction_pct: Percent = 40.0
+    cap_includes_commission: bool = True
 
 
 class AlertsConfig(Section):
@@ -192,6 +255,8 @@ class LiveTradingConfig(Section):
     broker: BrokerConfig = BrokerConfig()
     database: DatabaseConfig = DatabaseConfig()
     questrade: QuestradeConfig = QuestradeConfig()
+    signals: SignalsConfig = SignalsConfig()
+    trade_plan: TradePlanConfig = TradePlanConfig()
 
     def display(self) -> dict[str, Any]:
         """Return the effective configuration as plain data with every secret masked."""
