@@ -181,6 +181,46 @@ def _print_status(status) -> None:  # noqa: ANN001
     console.print(leaders)
 
 
+@app.command("scan")
+def scan_cmd(
+    kind: Annotated[str, typer.Option(help="premarket or market.")] = "premarket",
+    asof: Annotated[
+        str | None, typer.Option(help="Session YYYY-MM-DD to score (default: the latest).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Daily bars CSV/Parquet file or folder (source: files).")
+    ] = None,
+    universe: Annotated[
+        Path | None, typer.Option(help="Universe CSV (ticker,sector) for --data.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows shown in the table.")] = 30,
+    config_path: ConfigOption = None,
+) -> None:
+    """Score the universe now, store the scan, and print the ranked signals.
+
+    premarket scores the last completed session; market folds today's partial bar in.
+    Until the live quote feed exists, market replays the --asof session's own bars (default:
+    the last session of the data) as the partial bar.
+    """
+    from quant_agent.scan_command import ScanRequest, run_scan_command
+
+    if kind not in {"premarket", "market"}:
+        err.print(f"[bold red]error:[/] --kind must be premarket or market, got {kind!r}")
+        raise typer.Exit(2)
+    config = _load(config_path)
+    request = ScanRequest(
+        kind=kind, asof=date.fromisoformat(asof) if asof else None, data=data,
+        universe=universe, as_json=as_json, limit=limit,
+    )  # fmt: skip
+    try:
+        code = run_scan_command(config, request, LiveClock(), console, err)
+    except (ConfigError, DataValidationError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
 @app.command("dashboard")
 def dashboard(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
