@@ -31,7 +31,7 @@ from quant_agent.core.clock import Clock
 from quant_agent.core.enums import RunStatus, ScanKind
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Bar, Quote
-from quant_agent.core.money import ZERO
+from quant_agent.core.money import ZERO, to_decimal
 from quant_agent.core.records import ScanRun, SignalRecord
 from quant_agent.market.calendar import MarketCalendar
 from quant_agent.market.earnings import EarningsCalendar
@@ -68,6 +68,23 @@ def partial_bar(quote: Quote, session: date) -> Bar:
         ticker=quote.ticker, session=session, open=price, high=price, low=price,
         close=price, volume=quote.volume, ts_event=quote.ts_event,
     )  # fmt: skip
+
+
+def session_bars(history: HistoryStore, session: date) -> dict[str, Bar]:
+    """Every ticker's bar of ``session`` from ``history``, e.g. to replay a day's scan."""
+    frames = history.panel(start=session, end=session)
+    if not len(frames["close"].index):
+        raise ValueError(f"the data has no bars on {session.isoformat()}")
+    bars: dict[str, Bar] = {}
+    for j, ticker in enumerate(frames["close"].columns):
+        values = {f: float(frames[f].iat[0, j]) for f in FIELDS}
+        if not math.isfinite(values["close"]):
+            continue  # no bar that day
+        bars[ticker] = Bar(
+            ticker=Ticker(ticker), session=session, volume=int(values["volume"]),
+            **{f: to_decimal(values[f]) for f in ("open", "high", "low", "close")},
+        )  # fmt: skip
+    return bars
 
 
 class LiveSignalGenerator:
@@ -182,6 +199,7 @@ class LiveSignalGenerator:
             uow.scan_runs.finish(
                 run_id, status=RunStatus.SUCCEEDED, finished_at=now, signal_count=len(records)
             )
+        self._last = (run_id, output)
 
     # ------------------------------------------------------------------ live bars
 
@@ -273,7 +291,6 @@ class LiveSignalGenerator:
                 )
             return ScanReport(run_id=run_id, kind=kind, status=RunStatus.FAILED, asof=asof,
                               error=error)  # fmt: skip
-        self._last = (run_id, output)
         return ScanReport(run_id=run_id, kind=kind, status=RunStatus.SUCCEEDED, asof=output.asof,
                           output=output)  # fmt: skip
 

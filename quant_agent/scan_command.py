@@ -20,9 +20,7 @@ from rich.table import Table
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import Clock
 from quant_agent.core.enums import RunStatus
-from quant_agent.core.market import Bar
-from quant_agent.core.money import to_decimal
-from quant_agent.live_signals import LiveSignalGenerator, ScanReport, StageCallback
+from quant_agent.live_signals import LiveSignalGenerator, ScanReport, StageCallback, session_bars
 from quant_agent.market.calendar import get_calendar
 from quant_agent.market.earnings import load_earnings_csv
 from quant_agent.market.history import HistoryStore
@@ -94,24 +92,7 @@ def _run(generator: LiveSignalGenerator, history: HistoryStore, request: ScanReq
     if request.kind == "premarket":
         return generator.run_premarket_scan(asof=request.asof)
     session = request.asof or history.last_date.date()
-    return generator.run_market_hours_scan(bars=_session_bars(history, session), session=session)
-
-
-def _session_bars(history: HistoryStore, session: date) -> dict[str, Bar]:
-    """Every ticker's bar of ``session`` from the data, as replayed partial bars."""
-    frames = history.panel(start=session, end=session)
-    if not len(frames["close"].index):
-        raise ValueError(f"the data has no bars on {session.isoformat()}")
-    bars: dict[str, Bar] = {}
-    for ticker in frames["close"].columns:
-        values = {f: frames[f].iat[0, frames[f].columns.get_loc(ticker)] for f in frames}
-        if values["close"] != values["close"]:  # NaN: no bar that day
-            continue
-        bars[ticker] = Bar(
-            ticker=ticker, session=session, volume=int(values["volume"]),  # type: ignore[arg-type]
-            **{f: to_decimal(float(values[f])) for f in ("open", "high", "low", "close")},
-        )  # fmt: skip
-    return bars
+    return generator.run_market_hours_scan(bars=session_bars(history, session), session=session)
 
 
 @contextmanager

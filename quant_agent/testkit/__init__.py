@@ -1,0 +1,1 @@
+"""Stubs, fakes and builders shared by tests (never imported by production code)."""
