@@ -184,7 +184,9 @@ def select(
                   factors={k: math.nan if v is None else v for k, v in s.factors.items()})
         for s in sorted(signals, key=lambda s: s.rank)
     ]  # fmt: skip
-    dropped = apply_filters(candidates, settings.filters, ctx)
+    held = set(holdings.open_positions)
+    dropped = {c.ticker: "already held (open position)" for c in candidates if c.ticker in held}
+    dropped |= apply_filters([c for c in candidates if c.ticker not in held], settings.filters, ctx)
     inputs = [
         PlanInput(ticker=c.ticker, last=c.factors["close"], atr=c.factors["atr_14"])
         for c in candidates
