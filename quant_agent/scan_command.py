@@ -7,6 +7,7 @@ large universes, and renders the ranked table or one JSON object per scored tick
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,8 +68,8 @@ def run_scan_command(
         err.print(f"[bold red]scan {report.run_id} failed:[/] {report.error}", highlight=False)
         return 1
     if request.as_json:
-        for signal in report.output.signals:
-            out.print(json.dumps(signal.as_json(), default=str), highlight=False, soft_wrap=True)
+        for signal in report.output.signals:  # plain stdout: rich markup must not touch JSON
+            sys.stdout.write(json.dumps(signal.as_json(), default=str) + "\n")
     else:
         _print_table(out, report, request.limit)
     return 0

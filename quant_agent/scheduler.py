@@ -165,6 +165,12 @@ class ScanScheduler:
         scheduler.start()
         self._scheduler = scheduler
 
+    def jobs(self) -> dict[str, str]:
+        """The running scheduler's job ids and triggers (empty when not started)."""
+        if self._scheduler is None:
+            return {}
+        return {job.id: str(job.trigger) for job in self._scheduler.get_jobs()}  # type: ignore[attr-defined]
+
     def shutdown(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -68,10 +68,12 @@ def cash_account(equity: float = 100_000.0, open_positions: Sequence[str] = ()) 
 def generator(
     store: Store, history: HistoryStore, clock: Clock, config: LiveTradingConfig | None = None,
     earnings: EarningsCalendar | None = None, universe: Sequence[str] | None = None,
+    holdings: Callable[[], Holdings] | None = None,
 ) -> LiveSignalGenerator:  # fmt: skip
     config = config or LiveTradingConfig()
     return LiveSignalGenerator(
         clock=clock, history=history, store=store, calendar=get_calendar("NYSE"),
         signals=config.signals, filters=config.filters, trade_plan=config.trade_plan,
         trading=config.trading, risk=config.risk, earnings=earnings, universe=universe,
+        holdings=holdings,
     )  # fmt: skip
