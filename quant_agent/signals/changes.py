@@ -8,7 +8,7 @@ tickers scored by both scans whose composite score moved by more than the thresh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +63,13 @@ def diff_scans(
         dropped=sorted(was - now),
         changed=changed,
     )
+
+
+def signal_reversals(
+    scores: Mapping[str, float], held: Iterable[str], exit_score_threshold: float
+) -> list[str]:
+    """Held tickers whose latest score fell below ``exit_score_threshold`` (or went unscored).
+
+    The position manager treats them as ``SIGNAL_REVERSAL`` exit candidates.
+    """
+    return sorted(t for t in set(held) if not scores.get(t, float("nan")) >= exit_score_threshold)
