@@ -81,8 +81,9 @@ def session_bars(history: HistoryStore, session: date) -> dict[str, Bar]:
         if not math.isfinite(values["close"]):
             continue  # no bar that day
         bars[ticker] = Bar(
-            ticker=Ticker(ticker), session=session, volume=int(values["volume"]),
-            **{f: to_decimal(values[f]) for f in ("open", "high", "low", "close")},
+            ticker=Ticker(ticker), session=session, open=to_decimal(values["open"]),
+            high=to_decimal(values["high"]), low=to_decimal(values["low"]),
+            close=to_decimal(values["close"]), volume=int(values["volume"]),
         )  # fmt: skip
     return bars
 
@@ -187,7 +188,7 @@ class LiveSignalGenerator:
                 return diff_scans({}, current, self._signals_cfg.change_threshold)
             previous_id = max(r.id for r in earlier if r.id is not None)
             rows = uow.signals.for_scan(previous_id)
-        previous = {r.ticker: (r.composite_score, r.selected) for r in rows}
+        previous = {str(r.ticker): (r.composite_score, r.selected) for r in rows}
         return diff_scans(previous, current, self._signals_cfg.change_threshold, previous_id)
 
     def save_signals_to_db(self, run_id: int, output: ScanOutput) -> None:
@@ -226,7 +227,8 @@ class LiveSignalGenerator:
     def last_completed_session(self) -> date:
         """The last session closed at the clock's now, capped at the history's last date."""
         closed = self._calendar.previous_close(self._clock.now()).astimezone(NEW_YORK).date()
-        return min(closed, self._history.last_date.date())
+        last_data: date = self._history.last_date.date()
+        return min(closed, last_data)
 
     def _today(self) -> date:
         today = self._clock.now().astimezone(NEW_YORK).date()

@@ -53,7 +53,8 @@ class FilterContext:
 
 
 class EntryFilter(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def drops(self, candidates: Sequence[Candidate], ctx: FilterContext) -> dict[str, str]:
         """Return ``{ticker: reason}`` for each candidate this filter removes."""
