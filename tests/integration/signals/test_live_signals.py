@@ -79,6 +79,20 @@ def test_a_failed_scan_records_status_and_error_and_no_signals(
         assert uow.signals.for_scan(report.run_id) == []
 
 
+def test_a_scan_whose_write_fails_midway_is_failed_with_no_signals(
+    store: Store, history: HistoryStore
+) -> None:
+    # the same ticker twice: the second live_signals row breaks (scan_run_id, ticker)
+    gen = generator(store, history, SimClock(PREMARKET), RELAXED, universe=["SPY", "SPY"])
+    report = gen.run_premarket_scan()
+
+    assert report.status is RunStatus.FAILED and "IntegrityError" in (report.error or "")
+    with store.unit_of_work() as uow:
+        run = uow.scan_runs.get(report.run_id)
+        assert run.status is RunStatus.FAILED and run.error == report.error
+        assert uow.signals.for_scan(report.run_id) == []
+
+
 def signal(ticker: str, rank: int, score: float, selected: bool) -> Signal:
     plan = None
     if selected:

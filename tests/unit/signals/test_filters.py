@@ -126,6 +126,7 @@ def test_factor_minimums_keep_only_values_strictly_above() -> None:
     dropped = run(cands, ALL_OFF, CTX, signals)
     assert set(dropped) == {"FLAT", "BELOW", "UNKNOWN"}
     assert dropped["FLAT"] == "momentum_126 0 not above minimum 0"
+    assert run(cands, ALL_OFF, CTX) == {}  # the default: no factor minimums
 
 
 def correlated_returns() -> pd.DataFrame:
