@@ -126,7 +126,7 @@ class LiveSignalGenerator:
 
     def run_premarket_scan(self, asof: date | None = None) -> ScanReport:
         """Score the last completed session (or ``asof``) and store the scan."""
-        day = asof or self.last_completed_session()
+        day = self._last_data_session(asof or self.last_completed_session())
         return self._run(ScanKind.PREMARKET, day, lambda: self._score(self._panel(day)))
 
     def run_market_hours_scan(
@@ -229,6 +229,15 @@ class LiveSignalGenerator:
         closed = self._calendar.previous_close(self._clock.now()).astimezone(NEW_YORK).date()
         last_data: date = self._history.last_date.date()
         return min(closed, last_data)
+
+    def _last_data_session(self, day: date) -> date:
+        """The last date of the history on or before ``day`` (``day`` itself if it has bars)."""
+        dates = self._history.dates
+        i = int(dates.searchsorted(pd.Timestamp(day), side="right")) - 1
+        if i < 0:
+            raise ValueError(f"no history on or before {day.isoformat()}")
+        found: date = dates[i].date()
+        return found
 
     def _today(self) -> date:
         today = self._clock.now().astimezone(NEW_YORK).date()

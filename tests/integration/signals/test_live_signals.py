@@ -198,3 +198,15 @@ def test_live_filters_rerun_against_the_current_holdings(
     assert again[first[0]].reasons == ("already held (open position)",)
     assert not again[first[0]].selected
     assert sum(s.selected for s in again.values()) <= 2
+
+
+def test_a_premarket_scan_asked_for_a_weekend_scores_the_friday_before(
+    store: Store, history: HistoryStore
+) -> None:
+    report = generator(store, history, SimClock(PREMARKET), RELAXED).run_premarket_scan(
+        asof=date(2024, 6, 2)
+    )
+    assert report.asof == date(2024, 5, 31) and report.output is not None
+    with store.unit_of_work() as uow:
+        assert uow.scan_runs.get(report.run_id).asof == date(2024, 5, 31)
+        assert {r.signal_date for r in uow.signals.for_scan(report.run_id)} == {date(2024, 5, 31)}
