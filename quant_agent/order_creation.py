@@ -165,8 +165,12 @@ class OrderCreation:
             return self._add(uow, spec, coid, role, None, signal_id)
 
     def _default_intent(self, spec: OrderSpec) -> tuple[object, ...]:
-        """Without an intent from the caller: the terms and the (injected) time."""
-        return ("order", *astuple(spec), self._clock.now().isoformat())
+        """Without an intent from the caller: the terms, the time and the orders stored so
+        far, so two identical orders made at the same instant still get distinct ids.
+        Pass an intent (e.g. the signal id and role) to make the id survive a restart."""
+        with self._store.unit_of_work() as uow:
+            stored = uow.orders.count()
+        return ("order", stored, *astuple(spec), self._clock.now().isoformat())
 
     def _add(
         self,

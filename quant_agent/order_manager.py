@@ -9,7 +9,8 @@ through the protocol, send a client order id twice (every retry and every resump
 first asks the broker for it), or count a fill id twice.
 
 Broker events that arrive while the manager is inside one of its own calls are queued and
-applied when that call finishes, so the manager is never re-entered half-way through.
+applied when that call finishes, so the manager is never re-entered half-way through. Like
+the rest of the core it is not thread-safe: call it from the runner's loop only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from quant_agent.brokers.base import Broker, BrokerOrder, OrderRequest
@@ -221,7 +222,8 @@ class OrderManager(OrderCreation):
             if report.status is not OrderStatus.SUBMITTED:
                 self._process(OrderAccepted(**stamp, broker_order_id=report.broker_order_id))
         if report.filled_quantity > order.filled_quantity:
-            for fill in self._broker.fills_since(order.created_at):
+            # A day of margin: the venue's clock need not agree with ours.
+            for fill in self._broker.fills_since(order.created_at - timedelta(days=1)):
                 if fill.client_order_id == order.client_order_id:
                     self._process(replace(fill, reconciled=True))
         order = self._load(report.client_order_id)

@@ -255,7 +255,7 @@ class PaperBroker:
         """Work every open order of the quote's ticker against it (see ``paper_matching``)."""
         with self._lock:
             self._quotes[quote.ticker] = quote
-            self.expire_due(self._clock.now())
+            self.expire_due(max(self._clock.now(), quote.ts_event))
             if quote.is_halted or not self._calendar_for(quote.ticker).is_market_open(
                 quote.ts_event
             ):
