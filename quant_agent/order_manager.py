@@ -288,7 +288,7 @@ class OrderManager(OrderCreation):
                 log.error("event %s for unknown order %s ignored",
                           type(event).__name__, event.client_order_id)  # fmt: skip
                 return False
-            if isinstance(event, OrderAccepted) and order.status is not OrderStatus.SUBMITTED:
+            if isinstance(event, OrderAccepted) and order.broker_order_id is not None:
                 return False  # a duplicate or late acknowledgement: nothing new
             try:
                 changed = order.apply(event)

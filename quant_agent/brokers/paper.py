@@ -326,7 +326,8 @@ class PaperBroker:
             commission=self._commission,
             broker_order_id=order.broker_order_id,
         )
-        holding = self._moved(order.ticker, order.side.sign * quantity, price)
+        holding = self._holdings.get(order.ticker) or PaperHolding.flat(order.ticker)
+        holding = holding.moved(order.side.sign * quantity, price)
         cash = self._cash - order.side.sign * notional - self._commission
         with self._book() as book:
             book.add_fill(fill)
@@ -337,18 +338,6 @@ class PaperBroker:
         self._holdings[holding.ticker] = holding
         self._cash = cash
         self._emit(fill)
-
-    def _moved(self, ticker: Ticker, signed: int, price: Decimal) -> PaperHolding:
-        """Return the holding after ``signed`` shares at ``price`` (never crosses zero)."""
-        old = self._holdings.get(ticker) or PaperHolding(ticker=ticker, quantity=0, cost_basis=ZERO)
-        quantity = old.quantity + signed
-        if signed > 0:
-            basis = old.cost_basis + price * signed
-        elif quantity == 0:
-            basis = ZERO
-        else:
-            basis = old.cost_basis - quantize_money(old.cost_basis * -signed / old.quantity)
-        return PaperHolding(ticker=ticker, quantity=quantity, cost_basis=basis)
 
     def expire_due(self, now: datetime) -> None:
         """Expire every DAY order whose session closed at or before ``now``."""

@@ -83,6 +83,22 @@ class PaperHolding:
     quantity: int
     cost_basis: Decimal  # exact sum of price x signed quantity of the open shares
 
+    @classmethod
+    def flat(cls, ticker: Ticker) -> PaperHolding:
+        return cls(ticker=ticker, quantity=0, cost_basis=ZERO)
+
+    def moved(self, signed: int, price: Decimal) -> PaperHolding:
+        """Return the holding after ``signed`` shares at ``price`` (the venue never lets a
+        sell cross zero); a partial sale takes a proportional share of the cost basis."""
+        quantity = self.quantity + signed
+        if signed > 0:
+            basis = self.cost_basis + price * signed
+        elif quantity == 0:
+            basis = ZERO
+        else:
+            basis = self.cost_basis - quantize_money(self.cost_basis * -signed / self.quantity)
+        return PaperHolding(ticker=self.ticker, quantity=quantity, cost_basis=basis)
+
 
 class PaperBook:
     """Reads and writes the paper venue's rows on one connection."""

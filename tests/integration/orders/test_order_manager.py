@@ -10,6 +10,7 @@ import pytest
 from quant_agent.brokers.base import BrokerOrder, OrderRequest
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import OrdersConfig
+from quant_agent.core.bus import EventBus
 from quant_agent.core.clock import SimClock
 from quant_agent.core.enums import OrderStatus, Side, TimeInForce
 from quant_agent.core.errors import (
@@ -17,8 +18,8 @@ from quant_agent.core.errors import (
     OrderValidationError,
     TransientBrokerError,
 )
-from quant_agent.core.events import OrderFilled
-from quant_agent.core.ids import FillId
+from quant_agent.core.events import OrderEvent, OrderFilled
+from quant_agent.core.ids import ClientOrderId, FillId, Ticker
 from quant_agent.order_manager import OrderManager
 from quant_agent.storage.store import Store
 from quant_agent.testkit.faults import FaultyBroker, RecordingSleep
@@ -309,3 +310,45 @@ def test_a_crash_after_the_venue_accepted_but_before_the_ack_was_stored_is_settl
     fresh.recover()
     assert fresh.get_order_status(order.client_order_id) is OrderStatus.ACCEPTED
     assert broker.venue_submits == [order.client_order_id]
+
+
+def test_cancel_retries_through_a_5xx_burst_and_cancels_once(
+    faulty_om: OrderManager, faulty: FaultyBroker, paper: PaperBroker, sleep: RecordingSleep
+) -> None:
+    order = faulty_om.create_limit_order("AAPL", Side.BUY, 10, "90.00")
+    faulty_om.submit_order(order.client_order_id)
+    faulty.fail_before("cancel", 2, "HTTP 503")
+    assert faulty_om.cancel_order(order.client_order_id).status is OrderStatus.CANCELED
+    assert sleep.delays == [0.5, 1.0] and faulty.calls["cancel"] == 3
+    assert paper.get_order_by_client_id(order.client_order_id).status is OrderStatus.CANCELED
+
+
+def test_events_are_published_on_the_bus_after_they_are_stored(
+    store: Store, paper: PaperBroker, clock: SimClock
+) -> None:
+    bus = EventBus(clock)
+    seen: list[tuple[str, str]] = []
+
+    def on_event(event: OrderEvent) -> None:
+        with store.unit_of_work() as uow:
+            stored = uow.orders.get(event.client_order_id)
+        assert stored is not None
+        seen.append((type(event).__name__, stored.status.value))
+
+    bus.subscribe(OrderEvent, on_event)
+    om = OrderManager(store, paper, clock, sleep=RecordingSleep(), bus=bus)
+    order = om.create_market_order("AAPL", Side.BUY, 10)
+    om.submit_order(order.client_order_id)
+    play(paper, clock, [quote("AAPL", "9.99", "10.00", ts=at(1))])
+    assert seen == [
+        ("OrderSubmitted", "SUBMITTED"), ("OrderAccepted", "ACCEPTED"), ("OrderFilled", "FILLED"),
+    ]  # fmt: skip
+
+
+def test_a_fill_for_an_order_we_never_made_is_not_recorded(om: OrderManager) -> None:
+    stray = OrderFilled(
+        ts_event=at(2), ts_init=at(2), client_order_id=ClientOrderId("manual-at-broker"),
+        fill_id=FillId("x-1"), ticker=Ticker("AAPL"), side=Side.BUY, quantity=1,
+        price=D("10.00"), commission=D("0"),
+    )  # fmt: skip
+    assert om.handle_fill(stray) is False and om.fills() == []
