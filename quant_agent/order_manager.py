@@ -62,6 +62,12 @@ Sleep = Callable[[float], None]
 
 #: Events after which a bracket's children may need activating, resizing or canceling.
 _FAMILY_CHANGES = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
+#: Final-state events that repeat the state the order is already in.
+_ALREADY: dict[type[OrderEvent], OrderStatus] = {
+    OrderCanceled: OrderStatus.CANCELED,
+    OrderExpired: OrderStatus.EXPIRED,
+    OrderRejected: OrderStatus.REJECTED,
+}
 
 
 class OrderManager(OrderCreation):
@@ -149,7 +155,7 @@ class OrderManager(OrderCreation):
                 self._process(OrderCanceled(**self._stamp(order), reason=reason, reconciled=True))
                 return
             report = found
-        self._sync(report, reconciled=True)
+        self._sync(report, reconciled=False)
 
     def _closed_report(self, coid: ClientOrderId) -> BrokerOrder | None:
         report = self._broker.get_order_by_client_id(coid)
@@ -290,6 +296,8 @@ class OrderManager(OrderCreation):
                 return False
             if isinstance(event, OrderAccepted) and order.broker_order_id is not None:
                 return False  # a duplicate or late acknowledgement: nothing new
+            if _ALREADY.get(type(event)) is order.status:
+                return False  # the same final state reported twice (answer and event)
             try:
                 changed = order.apply(event)
             except IllegalTransitionError:
@@ -319,14 +327,24 @@ class OrderManager(OrderCreation):
             children = uow.orders.list_children(entry.client_order_id)
         if not children:
             return
+        failure: Exception | None = None
         for action in plan_bracket(entry, children):
-            target = self._load(action.client_order_id)
-            if isinstance(action, CancelOrder):
-                self._cancel(target, action.reason)
-            elif isinstance(action, ResizeOrder) and target.is_open:
-                self._resize(target, action.quantity)
-            elif isinstance(action, SubmitOrder):
-                self._submit(target)
+            try:
+                self._carry_out(action)
+            except TransientBrokerError as exc:  # try the sibling anyway; recover() re-arms
+                log.error("bracket %s: %s failed: %s", entry.client_order_id, action, exc)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _carry_out(self, action: CancelOrder | ResizeOrder | SubmitOrder) -> None:
+        target = self._load(action.client_order_id)
+        if isinstance(action, CancelOrder):
+            self._cancel(target, action.reason)
+        elif isinstance(action, ResizeOrder) and target.is_open:
+            self._resize(target, action.quantity)
+        elif isinstance(action, SubmitOrder):
+            self._submit(target)
 
     # --- start-up ----------------------------------------------------------------------
 

@@ -175,3 +175,22 @@ def test_children_are_activated_on_recover_after_a_crash_right_after_the_entry_f
     assert statuses(fresh, made) == (S.FILLED, S.ACCEPTED, S.ACCEPTED)
     (fill,) = fresh.fills(made.entry.client_order_id)
     assert fill.reconciled is True and fill.price == D("100.00")
+
+
+def test_a_child_the_broker_will_not_take_does_not_block_its_sibling_and_recover_rearms_it(
+    store: Store, paper: PaperBroker, clock: SimClock
+) -> None:
+    broker = FaultyBroker(paper)
+    om = OrderManager(store, broker, clock, sleep=RecordingSleep())
+    made = om.create_bracket_order("AAPL", "100.00", "95.00", "110.00", 100)
+    om.submit_order(made.entry.client_order_id)
+    broker.fail_before("submit", 4, "HTTP 503")  # the stop-loss's four tries all fail
+    play(paper, clock, [quote("AAPL", "99.98", "100.00", ts=at(1))])
+    assert statuses(om, made) == (S.FILLED, S.SUBMITTED, S.ACCEPTED)
+    assert len(om.fills(made.entry.client_order_id)) == 1
+    om.recover()
+    assert statuses(om, made) == (S.FILLED, S.ACCEPTED, S.ACCEPTED)
+    assert broker.venue_submits == [
+        made.entry.client_order_id, made.take_profit.client_order_id,
+        made.stop_loss.client_order_id,
+    ]  # fmt: skip
