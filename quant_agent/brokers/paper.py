@@ -93,6 +93,7 @@ class PaperBroker:
         self._quotes: dict[Ticker, Quote] = {}
         self._orders: dict[ClientOrderId, PaperOrder] = {}
         self._by_broker_id: dict[BrokerOrderId, ClientOrderId] = {}
+        self._open: dict[Ticker, dict[ClientOrderId, None]] = {}  # insertion-ordered
         self._holdings: dict[Ticker, PaperHolding] = {}
         self._cash = self._load(to_decimal(initial_capital, field="initial_capital"))
 
@@ -122,8 +123,15 @@ class PaperBroker:
         return cash
 
     def _remember(self, order: PaperOrder) -> None:
-        self._orders[order.client_order_id] = order
-        self._by_broker_id[order.broker_order_id] = order.client_order_id
+        """Keep ``order`` and the open-order index (per ticker) that quotes are worked on."""
+        coid = order.client_order_id
+        self._orders[coid] = order
+        self._by_broker_id[order.broker_order_id] = coid
+        working = self._open.setdefault(order.ticker, {})
+        if order.status.is_open:
+            working[coid] = None
+        else:
+            working.pop(coid, None)
 
     @contextmanager
     def _book(self) -> Iterator[PaperBook]:
@@ -260,12 +268,7 @@ class PaperBroker:
                 quote.ts_event
             ):
                 return
-            working = [
-                o.client_order_id
-                for o in self._orders.values()
-                if o.ticker == quote.ticker and o.status.is_open
-            ]
-            for client_order_id in working:
+            for client_order_id in list(self._open.get(quote.ticker, ())):
                 order = self._orders[client_order_id]
                 if order.status.is_open:
                     self._work(order, quote)
@@ -342,8 +345,14 @@ class PaperBroker:
     def expire_due(self, now: datetime) -> None:
         """Expire every DAY order whose session closed at or before ``now``."""
         with self._lock:
-            for order in list(self._orders.values()):
-                if order.status.is_open and order.expires_at and order.expires_at <= now:
+            due = [
+                self._orders[coid]
+                for working in self._open.values()
+                for coid in working
+                if (expires := self._orders[coid].expires_at) is not None and expires <= now
+            ]
+            for order in due:
+                if order.expires_at is not None and self._orders[order.client_order_id].is_open:
                     self._close(order, OrderStatus.EXPIRED, order.expires_at)
 
     def _close(
@@ -380,7 +389,7 @@ class PaperBroker:
 
     def list_open_orders(self) -> list[BrokerOrder]:
         with self._lock:
-            return [o.report() for o in self._orders.values() if o.status.is_open]
+            return [self._orders[c].report() for w in self._open.values() for c in w]
 
     def fills_since(self, since: datetime) -> list[OrderFilled]:
         with self._lock, self._book() as book:
@@ -434,8 +443,8 @@ class PaperBroker:
     def _buying_power(self) -> Decimal:
         """Cash less what the open buy orders would cost if they filled now."""
         reserved = ZERO
-        for o in self._orders.values():
-            if o.side is Side.BUY and o.status.is_open:
+        for o in (self._orders[c] for working in self._open.values() for c in working):
+            if o.side is Side.BUY:
                 price = self._reference_price(o, o.order_type)
                 if price is not None:
                     reserved += price * o.remaining + self._commission

@@ -49,6 +49,10 @@ class PaperOrder:
     expires_at: datetime | None = None
 
     @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    @property
     def remaining(self) -> int:
         return self.quantity - self.filled_quantity
 

@@ -4,6 +4,7 @@ price under scripted quotes, canceled, rejected with a reason; its book survives
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -272,3 +273,37 @@ def test_a_new_paper_broker_over_the_same_database_knows_everything(
     assert restarted.submit(req("next", Side.BUY, OrderType.MARKET, 1)).broker_order_id == (
         "P00000003"
     )
+
+
+def test_the_same_script_on_two_fresh_venues_gives_the_same_ids_and_fills(tmp_path: Path) -> None:
+    def replay(name: str) -> list[OrderFilled]:
+        store = Store.open(f"sqlite:///{tmp_path / name}")
+        clock = SimClock(at(0))
+        paper = make_paper(store, clock, partial_fills=True)
+        paper.submit(req("a", Side.BUY, OrderType.LIMIT, 50, limit="20.00"))
+        paper.submit(req("b", Side.BUY, OrderType.MARKET, 30, ticker="MSFT"))
+        play(paper, clock, [quote("AAPL", "19.98", "20.00", ts=at(1), ask_size=20),
+                            quote("MSFT", "30.00", "30.02", ts=at(2)),
+                            quote("AAPL", "19.97", "19.99", ts=at(3), ask_size=100)])  # fmt: skip
+        fills = paper.fills_since(at(0))
+        store.close()
+        return fills
+
+    first, second = replay("one.db"), replay("two.db")
+    assert first == second
+    assert [f.fill_id for f in first] == ["P00000001-1", "P00000002-1", "P00000001-2"]
+
+
+def test_paper_broker_from_config_uses_the_trading_and_paper_sections(
+    store: Store, clock: SimClock
+) -> None:
+    from quant_agent.config import LiveTradingConfig, PaperConfig
+
+    config = LiveTradingConfig()
+    paper = PaperBroker.from_config(store, clock, config.trading, PaperConfig(partial_fills=True))
+    events = record(paper)
+    paper.submit(req("cfg", Side.BUY, OrderType.MARKET, 10))
+    play(paper, clock, [quote("AAPL", "9.99", "10.00", ts=at(1), ask_size=4)])
+    (fill,) = fills(events)
+    assert (fill.quantity, fill.price, fill.commission) == (4, D("10.01"), D("1.0"))
+    assert paper.balances().cash == config.trading.initial_capital - D("40.04") - D("1.0")
