@@ -14,6 +14,7 @@ with missing prices, a DAY order that would expire before it could trade (see
 (no short selling). DAY orders expire at their session's close. Each fill pays
 ``commission_per_trade``. Ids are deterministic: broker ids count the orders the venue has
 ever taken, fill ids count the fills of their order, so a replay gives the same ids.
+One ``PaperBroker`` per database at a time: it reads the book once, at construction.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from quant_agent.brokers.base import (
     OrderRequest,
 )
 from quant_agent.brokers.hours import order_window
-from quant_agent.brokers.paper_matching import Match, market_price, match
+from quant_agent.brokers.paper_account import buying_power, market_value, reference_price
+from quant_agent.brokers.paper_matching import Match, match
 from quant_agent.brokers.paper_store import PaperBook, PaperHolding, PaperOrder
 from quant_agent.config import PaperConfig, TradingConfig
 from quant_agent.core.clock import Clock
@@ -50,7 +52,7 @@ from quant_agent.core.events import (
     OrderFilled,
     OrderRejected,
 )
-from quant_agent.core.ids import BrokerOrderId, ClientOrderId, FillId, Ticker
+from quant_agent.core.ids import BrokerOrderId, ClientOrderId, Ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.money import ZERO, quantize_money, to_decimal
 from quant_agent.market.calendar import MarketCalendar, exchange_for_ticker, get_calendar
@@ -204,7 +206,7 @@ class PaperBroker:
                     f"holding {held} (the paper account does not sell short)"
                 )
             return None
-        price = self._reference_price(request, kind)
+        price = reference_price(request, self._quotes, self._slippage)
         if price is None:
             return None  # a market buy before any quote: checked again at the fill
         needed = price * request.quantity + self._commission
@@ -298,37 +300,14 @@ class PaperBroker:
         assert result.price is not None
         price, quantity, now = result.price, result.quantity, self._clock.now()
         notional = price * quantity
-        held = self._held(order.ticker)
-        if order.side is Side.BUY and notional + self._commission > self._cash:
-            reason = f"insufficient buying power at the fill: needs {notional + self._commission}"
-            self._close(order, OrderStatus.CANCELED, now, reason=f"{reason}, cash {self._cash}")
+        problem = self._unaffordable(order.side, order.ticker, quantity, notional)
+        if problem:
+            self._close(order, OrderStatus.CANCELED, now, reason=problem)
             return
-        if order.side is Side.SELL and quantity > held:
-            reason = f"insufficient position at the fill: selling {quantity}, holding {held}"
-            self._close(order, OrderStatus.CANCELED, now, reason=reason)
-            return
-        filled = order.filled_quantity + quantity
-        updated = dataclasses.replace(
-            order,
-            filled_quantity=filled,
-            filled_notional=order.filled_notional + notional,
-            fill_count=order.fill_count + 1,
-            triggered=result.triggered,
-            status=OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED,
-            updated_at=quote.ts_event,
-        )
-        fill = OrderFilled(
-            ts_event=quote.ts_event,
-            ts_init=now,
-            client_order_id=order.client_order_id,
-            fill_id=FillId(f"{order.broker_order_id}-{updated.fill_count}"),
-            ticker=order.ticker,
-            side=order.side,
-            quantity=quantity,
-            price=price,
-            commission=self._commission,
-            broker_order_id=order.broker_order_id,
-        )
+        updated, fill = order.filled(
+            price, quantity, self._commission, triggered=result.triggered,
+            ts_event=quote.ts_event, ts_init=now,
+        )  # fmt: skip
         holding = self._holdings.get(order.ticker) or PaperHolding.flat(order.ticker)
         holding = holding.moved(order.side.sign * quantity, price)
         cash = self._cash - order.side.sign * notional - self._commission
@@ -341,6 +320,18 @@ class PaperBroker:
         self._holdings[holding.ticker] = holding
         self._cash = cash
         self._emit(fill)
+
+    def _unaffordable(
+        self, side: Side, ticker: Ticker, quantity: int, notional: Decimal
+    ) -> str | None:
+        """Why the account cannot take this fill now (cash for a buy, shares for a sell)."""
+        if side is Side.BUY and notional + self._commission > self._cash:
+            needs = notional + self._commission
+            return f"insufficient buying power at the fill: needs {needs}, cash {self._cash}"
+        held = self._held(ticker)
+        if side is Side.SELL and quantity > held:
+            return f"insufficient position at the fill: selling {quantity}, holding {held}"
+        return None
 
     def expire_due(self, now: datetime) -> None:
         """Expire every DAY order whose session closed at or before ``now``."""
@@ -409,7 +400,7 @@ class PaperBroker:
 
     def balances(self) -> AccountBalances:
         with self._lock:
-            marked = sum((self._mark(h) for h in self._holdings.values()), ZERO)
+            marked = sum((market_value(h, self._quotes) for h in self._holdings.values()), ZERO)
             return AccountBalances(
                 cash=self._cash, buying_power=self._buying_power(), equity=self._cash + marked
             )
@@ -423,29 +414,9 @@ class PaperBroker:
         holding = self._holdings.get(ticker)
         return 0 if holding is None else holding.quantity
 
-    def _mark(self, holding: PaperHolding) -> Decimal:
-        quote = self._quotes.get(holding.ticker)
-        if quote is None:
-            return holding.cost_basis
-        price = quote.last if quote.last is not None else quote.mid
-        return price * holding.quantity
-
-    def _reference_price(self, order: OrderRequest | PaperOrder, kind: OrderType) -> Decimal | None:
-        """The price a buy is expected to pay: its limit, else the market (or its stop)."""
-        if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-            return order.limit_price
-        quote = self._quotes.get(order.ticker)
-        at_market = None if quote is None else market_price(order.side, quote, self._slippage)
-        if kind is OrderType.STOP and order.stop_price is not None:
-            return order.stop_price if at_market is None else max(order.stop_price, at_market)
-        return at_market
+    def _open_orders(self) -> Iterator[PaperOrder]:
+        return (self._orders[c] for working in self._open.values() for c in working)
 
     def _buying_power(self) -> Decimal:
-        """Cash less what the open buy orders would cost if they filled now."""
-        reserved = ZERO
-        for o in (self._orders[c] for working in self._open.values() for c in working):
-            if o.side is Side.BUY:
-                price = self._reference_price(o, o.order_type)
-                if price is not None:
-                    reserved += price * o.remaining + self._commission
-        return self._cash - reserved
+        return buying_power(self._cash, self._open_orders(), self._quotes,
+                            commission=self._commission, slippage_pct=self._slippage)  # fmt: skip

@@ -8,6 +8,7 @@ system keep separate books, as a real broker and its client do.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,43 @@ class PaperOrder:
     @property
     def remaining(self) -> int:
         return self.quantity - self.filled_quantity
+
+    def filled(
+        self,
+        price: Decimal,
+        quantity: int,
+        commission: Decimal,
+        *,
+        triggered: bool,
+        ts_event: datetime,
+        ts_init: datetime,
+    ) -> tuple[PaperOrder, OrderFilled]:
+        """Return this order after one execution, and the execution (its id: the broker
+        order id and the fill's ordinal, so a replay gives the same ids)."""
+        filled = self.filled_quantity + quantity
+        status = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
+        updated = dataclasses.replace(
+            self,
+            filled_quantity=filled,
+            filled_notional=self.filled_notional + price * quantity,
+            fill_count=self.fill_count + 1,
+            triggered=triggered,
+            status=status,
+            updated_at=ts_event,
+        )
+        fill = OrderFilled(
+            ts_event=ts_event,
+            ts_init=ts_init,
+            client_order_id=self.client_order_id,
+            fill_id=FillId(f"{self.broker_order_id}-{updated.fill_count}"),
+            ticker=self.ticker,
+            side=self.side,
+            quantity=quantity,
+            price=price,
+            commission=commission,
+            broker_order_id=self.broker_order_id,
+        )
+        return updated, fill
 
     def report(self) -> BrokerOrder:
         avg = (

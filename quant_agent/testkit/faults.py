@@ -4,7 +4,8 @@
 submit that times out after the venue accepted it, bursts of transient errors (429, 5xx)
 before a call reaches the venue, duplicated fill events, and fills delivered before their
 acknowledgement. It records which client ids really reached the venue, so a test can
-assert that nothing was sent twice.
+assert that nothing was sent twice. Test support only: production code must never import
+it, and it never changes the wrapped venue's behaviour beyond the armed faults.
 """
 
 from __future__ import annotations

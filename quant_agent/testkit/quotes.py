@@ -1,7 +1,8 @@
 """Scripted quotes: build valid quotes tersely and play them through a venue in time order.
 
 The times are fixed instants of real NYSE sessions (never today's date), so tests are
-deterministic and the calendar's hours apply.
+deterministic and the calendar's hours apply. Test support only: production code must
+never import it.
 """
 
 from __future__ import annotations
