@@ -33,6 +33,7 @@ from quant_agent.core.clock import Clock
 from quant_agent.core.enums import OrderRole, OrderStatus
 from quant_agent.core.errors import (
     IllegalTransitionError,
+    OperationalError,
     OrderValidationError,
     RejectedError,
     TransientBrokerError,
@@ -287,8 +288,15 @@ class OrderManager(OrderCreation):
 
     def _record(self, event: OrderEvent) -> bool:
         with self._store.unit_of_work() as uow:
-            if isinstance(event, OrderFilled) and uow.fills.exists(event.fill_id):
-                return False
+            if isinstance(event, OrderFilled):
+                owner = uow.fills.client_order_id_of(event.fill_id)
+                if owner is not None and owner != event.client_order_id:
+                    raise OperationalError(
+                        f"fill id {event.fill_id} of order {event.client_order_id} was already "
+                        f"recorded for order {owner}: the venue reused an id (reset account?)"
+                    )
+                if owner is not None:
+                    return False  # a duplicate execution report
             order = uow.orders.get(event.client_order_id)
             if order is None:
                 log.error("event %s for unknown order %s ignored",

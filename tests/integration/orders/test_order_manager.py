@@ -3,6 +3,7 @@ validation, retries without duplicates, broker faults, and restart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from quant_agent.core.clock import SimClock
 from quant_agent.core.enums import OrderStatus, Side, TimeInForce
 from quant_agent.core.errors import (
     IllegalTransitionError,
+    OperationalError,
     OrderValidationError,
     TransientBrokerError,
 )
@@ -352,3 +354,16 @@ def test_a_fill_for_an_order_we_never_made_is_not_recorded(om: OrderManager) -> 
         price=D("10.00"), commission=D("0"),
     )  # fmt: skip
     assert om.handle_fill(stray) is False and om.fills() == []
+
+
+def test_a_fill_id_reused_for_another_order_is_refused_not_dropped(
+    om: OrderManager, paper: PaperBroker, clock: SimClock
+) -> None:
+    order = om.create_market_order("AAPL", Side.BUY, 10)
+    om.submit_order(order.client_order_id)
+    play(paper, clock, [quote("AAPL", "9.99", "10.00", ts=at(1))])
+    other = om.create_limit_order("AAPL", Side.BUY, 10, "9.00", intent=("other",))
+    (fill,) = om.fills(order.client_order_id)
+    reused = replace(fill, client_order_id=other.client_order_id)
+    with pytest.raises(OperationalError, match="already recorded for order"):
+        om.handle_fill(reused)
