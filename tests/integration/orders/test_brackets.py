@@ -194,3 +194,18 @@ def test_a_child_the_broker_will_not_take_does_not_block_its_sibling_and_recover
         made.entry.client_order_id, made.take_profit.client_order_id,
         made.stop_loss.client_order_id,
     ]  # fmt: skip
+
+
+def test_a_child_filled_while_the_system_was_down_cancels_its_sibling_on_recover(
+    store: Store, bracket: Bracket, paper: PaperBroker, clock: SimClock
+) -> None:
+    play(paper, clock, [quote("AAPL", "99.98", "100.00", ts=at(1))])
+    deaf = make_paper(store, clock)  # the venue keeps trading while nobody listens
+    play(deaf, clock, [quote("AAPL", "112.00", "112.02", ts=at(90))])
+    venue = make_paper(store, clock)
+    fresh = OrderManager(store, venue, clock, sleep=RecordingSleep())
+    fresh.recover()
+    assert statuses(fresh, bracket) == (S.FILLED, S.CANCELED, S.FILLED)
+    assert venue.list_open_orders() == [] and venue.positions() == []
+    (exit_fill,) = fresh.fills(bracket.take_profit.client_order_id)
+    assert exit_fill.reconciled and exit_fill.price == D("112.00")
