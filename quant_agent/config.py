@@ -214,6 +214,20 @@ class BrokerConfig(Section):
     kind: Literal["paper", "questrade"] = "paper"
 
 
+class OrdersConfig(Section):
+    """Order manager: how hard to retry a broker that does not answer cleanly."""
+
+    submit_attempts: int = Field(default=4, ge=1, le=20)
+    backoff_initial_seconds: float = Field(default=0.5, ge=0, le=60)
+    backoff_max_seconds: float = Field(default=8.0, ge=0, le=600)
+
+
+class PaperConfig(Section):
+    """Paper venue: fill behaviour of the simulated broker."""
+
+    partial_fills: bool = False  # fill at most the quoted size per quote
+
+
 class DatabaseConfig(Section):
     url: str = DEFAULT_DATABASE_URL
 
@@ -253,6 +267,8 @@ class LiveTradingConfig(Section):
     alerts: AlertsConfig = AlertsConfig()
     data: DataConfig = DataConfig()
     broker: BrokerConfig = BrokerConfig()
+    orders: OrdersConfig = OrdersConfig()
+    paper: PaperConfig = PaperConfig()
     database: DatabaseConfig = DatabaseConfig()
     questrade: QuestradeConfig = QuestradeConfig()
     signals: SignalsConfig = SignalsConfig()

@@ -66,6 +66,15 @@ class OrderExpired(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdated(OrderEvent):
+    """The venue accepted new terms for an open order (quantity and prices after a replace)."""
+
+    quantity: int
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFilled(OrderEvent):
     """One execution: ``quantity`` shares at ``price``; ``fill_id`` is unique at the venue."""
 

@@ -2,8 +2,9 @@
 
 An order changes only through ``apply(event)``; each event maps to a trigger, and the pair
 (current status, trigger) must be a row of ``TRANSITIONS`` or ``IllegalTransitionError`` is
-raised. Rows marked "real world" are venue races that do happen (a fill racing a cancel,
-an acknowledgement arriving after the first fill) and must not crash the system.
+raised; ``OrderUpdated`` (new terms after a replace) applies to open orders only. Rows
+marked "real world" are venue races that do happen (a fill racing a cancel, an
+acknowledgement arriving after the first fill) and must not crash the system.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from quant_agent.core.events import (
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
+    OrderUpdated,
 )
 from quant_agent.core.ids import BrokerOrderId, ClientOrderId, FillId, Ticker
 from quant_agent.core.money import ZERO, quantize_money
@@ -166,6 +168,8 @@ class Order:
             )
         if isinstance(event, OrderFilled):
             return self._apply_fill(event)
+        if isinstance(event, OrderUpdated):
+            return self._apply_update(event)
         trigger = _TRIGGERS[type(event)]
         target = next_status(self.status, trigger)
         if trigger is T.CANCEL_REJECT and self.filled_quantity > 0:
@@ -176,6 +180,22 @@ class Order:
             self.reject_reason = event.reason
         self.status = target
         self.updated_at = event.ts_event
+        return True
+
+    def _apply_update(self, update: OrderUpdated) -> bool:
+        if not self.status.is_open:
+            raise IllegalTransitionError(
+                f"order {self.client_order_id} is {self.status}; it cannot be modified"
+            )
+        if update.quantity <= self.filled_quantity:
+            raise IllegalTransitionError(
+                f"order {self.client_order_id}: new quantity {update.quantity} is not above the "
+                f"{self.filled_quantity} already filled"
+            )
+        self.quantity = update.quantity
+        self.limit_price = update.limit_price
+        self.stop_price = update.stop_price
+        self.updated_at = update.ts_event
         return True
 
     def _apply_fill(self, fill: OrderFilled) -> bool:

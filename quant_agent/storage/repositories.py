@@ -222,6 +222,12 @@ class FillRepository(_Repository):
         stmt = select(self.table.c.id).where(self.table.c.fill_id == fill_id)
         return self._conn.execute(stmt).first() is not None
 
+    def client_order_id_of(self, fill_id: str) -> str | None:
+        """Return the order a recorded fill id belongs to, None if it was never recorded."""
+        stmt = select(self.table.c.client_order_id).where(self.table.c.fill_id == fill_id)
+        value = self._conn.execute(stmt).scalar_one_or_none()
+        return None if value is None else str(value)
+
     def list(
         self, client_order_id: str | None = None, since: datetime | None = None
     ) -> list[OrderFilled]:

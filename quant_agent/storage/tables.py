@@ -3,6 +3,8 @@
 The seed's tables (``live_signals``, ``orders``, ``positions``, ``live_trades``,
 ``risk_events``) keep the seed's column names; ``scan_runs``, ``order_events`` (append
 only), ``fills``, ``equity_snapshots``, ``commands`` and ``system_state`` complete them.
+The ``paper_*`` tables hold the paper venue's own book (its orders, fills, cash and
+positions), written only by ``brokers/paper.py``.
 Money is ``Money`` (exact), times are ``UTCDateTime`` (aware UTC), free-form details are
 ``JSONType``. Any change here needs a new Alembic revision in ``migrations/versions``.
 """
@@ -229,5 +231,66 @@ system_state = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", JSONType, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- the paper venue's own state (brokers/paper.py); never written by the order manager ----
+
+paper_orders = Table(
+    "paper_orders",
+    metadata,
+    _id(),
+    Column("broker_order_id", String(64), nullable=False, unique=True),
+    Column("client_order_id", String(64), nullable=False, unique=True),
+    Column("ticker", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("limit_price", Money),
+    Column("stop_price", Money),
+    Column("time_in_force", String(8), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("triggered", Boolean, nullable=False, default=False),
+    Column("filled_quantity", Integer, nullable=False, default=0),
+    Column("filled_notional", Money, nullable=False),
+    Column("fill_count", Integer, nullable=False, default=0),
+    Column("reject_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Index(None, "status"),
+)
+
+paper_fills = Table(
+    "paper_fills",
+    metadata,
+    _id(),
+    Column("fill_id", String(64), nullable=False, unique=True),
+    Column("broker_order_id", String(64), nullable=False, index=True),
+    Column("client_order_id", String(64), nullable=False),
+    Column("ticker", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("commission", Money, nullable=False),
+    Column("filled_at", UTCDateTime, nullable=False),
+    Index(None, "filled_at"),
+)
+
+paper_account = Table(
+    "paper_account",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("initial_capital", Money, nullable=False),
+    Column("cash", Money, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+paper_positions = Table(
+    "paper_positions",
+    metadata,
+    Column("ticker", String(16), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("cost_basis", Money, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -1,1 +1,6 @@
-"""Stubs, fakes and builders shared by tests (never imported by production code)."""
+"""Stubs, fakes and builders shared by the tests: scripted quotes, fault-injecting brokers,
+signal builders.
+
+Importable by any test (and by benchmarks and the reliability suite); never imported by
+production code.
+"""

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from quant_agent.cli import app
+from quant_agent.storage import migrate
 from quant_agent.storage.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def test_run_starts_a_paper_session_on_embedded_defaults(env: dict[str, str]) ->
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     assert status["mode"] == "paper" and status["data_source"] == "demo"
-    assert status["schema_revision"] == "0001"
+    assert status["schema_revision"] == migrate.head_revision()
     assert status["tickers"] >= 12 and status["last_session"] == "2024-12-31"
     assert 0 < len(status["leaders"]) <= 10
     store = Store.open(env["QA_DATABASE_URL"])
@@ -56,7 +57,7 @@ def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
     for _ in range(2):
         result = CliRunner().invoke(app, ["db", "upgrade"], env=env)
         assert result.exit_code == 0, result.output
-        assert "at revision 0001" in result.output
+        assert f"at revision {migrate.head_revision()}" in result.output
 
 
 def test_calendar_shows_early_close_and_holiday() -> None:

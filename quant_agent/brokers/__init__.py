@@ -1,0 +1,1 @@
+"""Brokers: the protocol every venue implements, and the paper venue."""
