@@ -22,11 +22,11 @@ from quant_agent.core.market import Quote
 from quant_agent.questrade import models as m
 from quant_agent.questrade.decoding import (
     F,
-    fail,
     boolean,
     decimal,
     decode,
     delay,
+    fail,
     flexible_text,
     instant,
     integer,
