@@ -21,7 +21,7 @@ import asyncio
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from quant_agent.config import QuestradeConfig
 from quant_agent.core.clock import Clock
 from quant_agent.questrade import parsing
 from quant_agent.questrade.errors import (
@@ -184,17 +185,21 @@ class Authenticator:
         session = self._session
         if session is not None and session.is_fresh(self._clock.now(), self._margin):
             return session
-        return await self.refresh(stale=session)
+        return await self._refresh(stale=session, force=False)
 
-    async def refresh(self, stale: ApiSession | None = None) -> ApiSession:
-        """Redeem the stored refresh token, unless another caller already replaced ``stale``.
+    async def renew(self, stale: ApiSession) -> ApiSession:
+        """Replace ``stale``, the session a 401 came back on, unless another caller already
+        did: concurrent 401s then cause one refresh, not one each."""
+        return await self._refresh(stale=stale, force=False)
 
-        Pass the session a 401 came back on as ``stale``: concurrent 401s then cause one
-        refresh, not one each.
-        """
+    async def refresh(self) -> ApiSession:
+        """Redeem the stored refresh token now."""
+        return await self._refresh(stale=None, force=True)
+
+    async def _refresh(self, *, stale: ApiSession | None, force: bool) -> ApiSession:
         async with self._lock:
             current = self._session
-            if current is not None and current is not stale:
+            if not force and current is not None and current is not stale:
                 if current.is_fresh(self._clock.now(), self._margin):
                     return current
             session = await self._redeem_locked()
@@ -261,3 +266,22 @@ def store_initial_token(store: TokenStore, token: SecretStr, *, now: datetime) -
         raise QuestradeLoginError("an empty refresh token cannot be stored")
     with store.locked():
         store.save(SecretStr(value), saved_at=now)
+
+
+def authenticator_from_config(
+    config: QuestradeConfig, clock: Clock, environ: Mapping[str, str] | None = None
+) -> Authenticator:
+    """Build the ``Authenticator`` of ``questrade:``; the seed token (used only while the
+    store is empty) is ``QA_QUESTRADE__REFRESH_TOKEN`` or ``QUESTRADE_REFRESH_TOKEN``."""
+    env = os.environ if environ is None else environ
+    seed = config.refresh_token
+    if seed is None and env.get("QUESTRADE_REFRESH_TOKEN"):
+        seed = SecretStr(env["QUESTRADE_REFRESH_TOKEN"])
+    return Authenticator(
+        login_url=config.login_url,
+        store=TokenStore(config.token_path),
+        clock=clock,
+        seed_token=seed,
+        refresh_margin=timedelta(seconds=config.refresh_margin_s),
+        timeout=config.request_timeout_s,
+    )

@@ -171,7 +171,7 @@ class QuestradeRest:
                 if refreshed:
                     raise
                 refreshed = 1
-                await self._auth.refresh(stale=session)
+                await self._auth.renew(session)
             except QuestradeRateLimitError as exc:
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:

@@ -45,7 +45,7 @@ class Harness:
 
 @asynccontextmanager
 async def harness(
-    tmp_path: Path, *, timeout: float = 5.0, **sandbox_kwargs: object
+    tmp_path: Path, *, http_timeout: float = 5.0, **sandbox_kwargs: object
 ) -> AsyncIterator[Harness]:
     clock = SimClock(START)
     sleeps: list[float] = []
@@ -59,7 +59,7 @@ async def harness(
         store = TokenStore(tmp_path / "var" / "questrade_token.json")
         seed = SecretStr(sandbox.issue_refresh_token())
         auth = Authenticator(login_url=sandbox.login_url, store=store, clock=clock, seed_token=seed)
-        rest = QuestradeRest(auth, clock=clock, sleep=sleep, timeout=timeout)
+        rest = QuestradeRest(auth, clock=clock, sleep=sleep, timeout=http_timeout)
         try:
             yield Harness(clock, sandbox, store, auth, rest, sleeps)
         finally:

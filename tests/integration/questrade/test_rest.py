@@ -165,7 +165,7 @@ def test_a_slow_reply_times_out_as_a_transient_error(tmp_path: Path) -> None:
             await h.rest.time()
         h.sandbox.faults.slow_seconds = 0
 
-    run(tmp_path, body, timeout=0.05)
+    run(tmp_path, body, http_timeout=0.05)
 
 
 def test_candles_longer_than_2000_bars_are_paged_complete_in_order(tmp_path: Path) -> None:
