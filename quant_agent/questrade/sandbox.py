@@ -28,6 +28,7 @@ from quant_agent.core.clock import Clock
 from quant_agent.market.history import HistoryStore
 from quant_agent.questrade import sandbox_data as data
 from quant_agent.questrade.sandbox_data import ET, INTERVAL_MINUTES, LONG_INTERVALS, qt_time
+from quant_agent.questrade.sandbox_stream import StreamHub
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -121,6 +122,7 @@ class QuestradeSandbox:
         self.login_url = ""
         self.api_server = ""
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
+        self.streams = StreamHub(self.access_token_valid)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class QuestradeSandbox:
         return int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        await self.streams.close()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -165,6 +168,19 @@ class QuestradeSandbox:
     def refresh_token_valid(self, token: str) -> bool:
         issued = self._refresh.get(token)
         return issued is not None and self.clock.now() - issued <= self.refresh_ttl
+
+    def access_token_valid(self, token: str) -> bool:
+        expires = self._access.get(token)
+        return expires is not None and self.clock.now() < expires
+
+    async def push_quotes(self, records: list[dict[str, Any]] | None = None) -> bool:
+        """Push one ``{"quotes": [...]}`` frame: ``records``, or full replayed records of
+        every subscribed id. False when no quote socket is connected."""
+        if records is None:
+            now = self.clock.now()
+            ids = self.streams.subscribed("quotes")
+            records = [self.market.quote(self.market.by_id[i], now) for i in ids]
+        return await self.streams.push("quotes", {"quotes": records})
 
     def expire_access_tokens(self) -> None:
         """Invalidate every access token at once (as if they had all expired)."""
@@ -233,8 +249,7 @@ class QuestradeSandbox:
         scheme, _, token = header.partition(" ")
         if scheme != "Bearer" or not token or " " in token:
             raise ApiError(400, 1015, "Malformed authorization header.")
-        expires = self._access.get(token)
-        if expires is None or self.clock.now() >= expires:
+        if not self.access_token_valid(token):
             raise ApiError(401, 1017, "Access token is invalid.")
 
     def _count(self, path: str) -> dict[str, str]:
@@ -268,6 +283,7 @@ class QuestradeSandbox:
         r.add_route("POST", "/v1/accounts/{id}/orders{rest:.*}", self._order_call)
         r.add_route("DELETE", "/v1/accounts/{id}/orders/{order_id}", self._order_call)
         r.add_get("/v1/accounts/{id}/activities", self._activities)
+        r.add_get("/v1/notifications", self._notifications)
         r.add_get("/v1/markets", self._markets)
         r.add_get("/v1/markets/quotes", self._quotes)
         r.add_get("/v1/markets/quotes/{id}", self._quotes)
@@ -356,6 +372,11 @@ class QuestradeSandbox:
             raise _bad("Argument length exceeds imposed limit.", 1003)
         return _json({"activities": []})
 
+    async def _notifications(self, request: web.Request) -> web.Response:
+        if request.query.get("mode") != "WebSocket":
+            raise _bad("Invalid or malformed argument: mode")
+        return _json({"streamPort": await self.streams.port("notifications")})
+
     async def _markets(self, _: web.Request) -> web.Response:
         return _json({"markets": data.markets(self.clock.now())})
 
@@ -376,6 +397,11 @@ class QuestradeSandbox:
 
     async def _quotes(self, request: web.Request) -> web.Response:
         symbols = self._ids(request)
+        if request.query.get("stream") == "true":
+            if request.query.get("mode") != "WebSocket":
+                raise _bad("Invalid or malformed argument: mode")
+            ids = [s.symbol_id for s in symbols]
+            return _json({"streamPort": await self.streams.port("quotes", ids)})
         now = self.clock.now()
         rows = []
         for info in symbols:
