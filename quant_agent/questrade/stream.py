@@ -94,11 +94,16 @@ class StreamClient:
         """Wait until the socket is authenticated (use with ``asyncio.timeout``)."""
         await self._up.wait()
 
-    async def wait_connects(self, count: int) -> None:
-        """Wait until ``stats.connects`` reaches ``count`` (use with ``asyncio.timeout``)."""
-        while self.stats.connects < count:
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds, re-checked after every connect, failure and
+        frame (use with ``asyncio.timeout``)."""
+        while not predicate():
             self._tick.clear()
             await self._tick.wait()
+
+    async def wait_connects(self, count: int) -> None:
+        """Wait until ``stats.connects`` reaches ``count``."""
+        await self.wait_until(lambda: self.stats.connects >= count)
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -144,6 +149,7 @@ class StreamClient:
             finally:
                 self._conn = None
                 self._mark_down()
+                self._tick.set()
             if failures:
                 delay = min(self._max_backoff, self._backoff * 2 ** (failures - 1))
                 await self._sleep(delay * (0.5 + self._rng.random() / 2))
@@ -180,6 +186,7 @@ class StreamClient:
                     self._on_frame(parsing.loads(frame, self.kind))
                 except QuestradeParseError:
                     self.stats.malformed += 1
+                self._tick.set()
 
 
 class QuoteStream(StreamClient):

@@ -43,12 +43,11 @@ def run(tmp_path: Path, body: Callable[[Harness, QuoteStream, list[Quote]], Awai
 
 
 async def push_and_receive(h: Harness, stream: QuoteStream, seen: list[Quote], n: int) -> None:
-    """Push full quotes until ``n`` more have reached the handler (a push can race a drop)."""
+    """Push full quotes and wait until ``n`` more have reached the handler."""
     target = len(seen) + n
-    while len(seen) < target:
-        await stream.wait_up()
-        await h.sandbox.push_quotes()
-        await asyncio.sleep(0.001)
+    await stream.wait_up()
+    assert await h.sandbox.push_quotes()
+    await stream.wait_until(lambda: len(seen) >= target)
 
 
 def test_pushed_quotes_reach_latest_merged_by_symbol_id(tmp_path: Path) -> None:
@@ -56,14 +55,12 @@ def test_pushed_quotes_reach_latest_merged_by_symbol_id(tmp_path: Path) -> None:
         await stream.subscribe(["AAPL", "RY.TO"])
         await stream.wait_up()
         assert await h.sandbox.push_quotes()
-        while len(seen) < 2:
-            await asyncio.sleep(0.001)
+        await stream.wait_until(lambda: len(seen) >= 2)
         rest = {q.symbol: q for q in await h.rest.quotes([8049, 34658])}
         aapl = stream.latest("AAPL")
         assert aapl is not None and aapl.bid == rest["AAPL"].bid_price
         await h.sandbox.push_quotes([{"symbolId": 8049, "bidPrice": 1.0, "bidSize": 7}])
-        while len(seen) < 3:
-            await asyncio.sleep(0.001)
+        await stream.wait_until(lambda: len(seen) >= 3)
         merged = stream.latest("AAPL")
         assert merged is not None and merged.bid == Decimal("1.0") and merged.bid_size == 7
         assert merged.ask == aapl.ask  # fields not sent are kept
@@ -100,8 +97,7 @@ def test_quotes_are_marked_down_while_the_socket_is_gone(tmp_path: Path) -> None
         await stream.wait_connects(1)
         assert stream.up and stream.down_since is None
         await h.sandbox.stop()  # the whole of Questrade goes away
-        while stream.up:
-            await asyncio.sleep(0.001)
+        await stream.wait_until(lambda: not stream.up)
         assert stream.down_since is not None and stream.stats.failures >= 1
 
     run(tmp_path, body)
@@ -122,8 +118,7 @@ def test_bad_frames_and_bad_quotes_are_rejected_and_counted(tmp_path: Path) -> N
         await h.sandbox.push_quotes(bad)
         await h.sandbox.streams.push_raw("quotes", '{"quotes":[{"symbolId":8049,"bidPrice":NaN}]}')
         await h.sandbox.push_quotes([base])
-        while not seen:
-            await asyncio.sleep(0.001)
+        await stream.wait_until(lambda: bool(seen))
         assert stream.stats.malformed == 1 and stream.stats.rejected == 5
         assert [q.ticker for q in seen] == ["AAPL"] and stream.latest("BABA") is None
         assert stream.stats.connects == 1  # none of it cost the connection
@@ -173,8 +168,7 @@ def test_a_second_socket_of_one_type_disconnects_the_first(tmp_path: Path) -> No
         other = QuoteStream(h.rest, h.auth, clock=h.clock, sleep=no_wait)
         await other.subscribe(["MSFT"])
         await other.wait_connects(1)
-        while stream.stats.failures < 1:
-            await asyncio.sleep(0.001)
+        await stream.wait_until(lambda: stream.stats.failures >= 1)
         await other.stop()
 
     run(tmp_path, body)
