@@ -4,8 +4,8 @@ Owns the token file (``questrade.token_path``, default ``var/questrade_token.jso
 refresh. A refresh token is single-use: each redemption returns the next one, so
 
 * the refresh token is read from the file under an exclusive ``flock`` held across the
-  whole redemption, and the new one is written (temp file 0600, fsync, rename, fsync of the
-  folder) before the lock is released and before the access token is used. Two processes
+  whole redemption, and the new one is written (temp file 0600, rename, fsync of the file
+  and the folder) before the lock is released and before the access token is used. Two processes
   therefore never redeem the same token; the kernel drops the lock of a killed process.
 * the token is sent in a POST form body, never in a URL, so no HTTP log line carries it.
 
@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
 
-from quant_agent.config import QuestradeConfig
 from quant_agent.core.clock import Clock
 from quant_agent.questrade import parsing
 from quant_agent.questrade.errors import (
@@ -38,6 +38,9 @@ from quant_agent.questrade.errors import (
     QuestradeServerError,
     QuestradeTransientError,
 )
+
+if TYPE_CHECKING:  # the config module is heavy; refresher processes start faster without it
+    from quant_agent.config import QuestradeConfig
 
 DEFAULT_TOKEN_PATH = Path("var/questrade_token.json")
 DEFAULT_REFRESH_MARGIN = timedelta(seconds=60)
@@ -83,7 +86,14 @@ class TokenStore:
         return SecretStr(token)
 
     def save(self, token: SecretStr, *, saved_at: datetime, api_server: str | None = None) -> None:
-        """Replace the stored token atomically and durably (0600 temp file, fsync, rename)."""
+        """Replace the stored token atomically and durably: write a 0600 temp file, rename
+        it over the old one, then fsync the file and the folder before returning.
+
+        Renaming before the fsync keeps the file whole (old or new) if the process is
+        killed, and shortens the window in which a kill loses a token the server has
+        already rotated; the fsyncs before return make the new token survive power loss
+        before anyone uses the access token that came with it.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps(
             {
@@ -99,10 +109,10 @@ class TokenStore:
             view = memoryview(body)
             while view:
                 view = view[os.write(fd, view) :]
+            os.replace(tmp, self.path)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, self.path)
         folder = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)

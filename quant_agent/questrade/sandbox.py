@@ -113,6 +113,7 @@ class QuestradeSandbox:
         self.faults = Faults()
         self.limits = Limits()
         self.redemptions = 0
+        self.successors: dict[str, str] = {}  # spent refresh token -> the one minted for it
         self.requests: list[tuple[str, str]] = []
         self._refresh: dict[str, datetime] = {}
         self._access: dict[str, datetime] = {}
@@ -198,6 +199,8 @@ class QuestradeSandbox:
             return web.Response(status=400, text="Bad Request")
         del self._refresh[token]
         self.redemptions += 1
+        successor = self.issue_refresh_token()
+        self.successors[token] = successor
         if self.invalidate_previous_access:
             self._access.clear()
         access = secrets.token_urlsafe(24)
@@ -207,7 +210,7 @@ class QuestradeSandbox:
                 "access_token": access,
                 "token_type": "Bearer",
                 "expires_in": self.access_ttl,
-                "refresh_token": self.issue_refresh_token(),
+                "refresh_token": successor,
                 "api_server": self.api_server,
             }
         )
