@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -28,61 +25,19 @@ from quant_agent.core.clock import Clock
 from quant_agent.market.history import HistoryStore
 from quant_agent.questrade import sandbox_data as data
 from quant_agent.questrade.sandbox_data import ET, INTERVAL_MINUTES, LONG_INTERVALS, qt_time
+from quant_agent.questrade.sandbox_http import (
+    ApiError,
+    Faults,
+    Limits,
+    RateLimited,
+    RateLimiter,
+    bad,
+    json_response,
+    param_time,
+)
 from quant_agent.questrade.sandbox_stream import StreamHub
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class Faults:
-    """Switches tests flip; counters are consumed one reply at a time."""
-
-    server_errors: int = 0  # the next N API replies are 500/1008
-    server_error_status: int = 500
-    malformed_json: int = 0  # the next N API replies are 200 with a broken body
-    slow_seconds: float = 0.0  # every API reply waits this long (real time)
-    login_errors: int = 0  # the next N token redemptions are 500
-    escape_slashes: bool = True  # send "https:\/\/..." as real Questrade does
-
-
-@dataclass
-class Limits:
-    account_per_second: int = 30
-    account_per_hour: int = 30_000
-    market_per_second: int = 20
-    market_per_hour: int = 15_000
-
-
-@dataclass
-class _Windows:
-    second: Counter[tuple[str, int]] = field(default_factory=Counter)
-    hour: Counter[tuple[str, int]] = field(default_factory=Counter)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _bad(message: str, code: int = 1002) -> ApiError:
-    return ApiError(400, code, message)
-
-
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def _param_time(value: str, name: str) -> datetime:
-    found = _FRACTION.search(value)
-    if found and len(found.group(1)) > 6:
-        raise _bad("Argument length exceeds imposed limit.", 1003)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _bad(f"Invalid or malformed argument: {name}") from None
-    if parsed.tzinfo is None:
-        raise _bad(f"Invalid or malformed argument: {name}")
-    return parsed
 
 
 class QuestradeSandbox:
@@ -117,7 +72,7 @@ class QuestradeSandbox:
         self.requests: list[tuple[str, str]] = []
         self._refresh: dict[str, datetime] = {}
         self._access: dict[str, datetime] = {}
-        self._windows = _Windows()
+        self.limiter = RateLimiter(self.limits)
         self._snaps = 0
         self._runners: list[web.AppRunner] = []
         self.login_url = ""
@@ -228,7 +183,7 @@ class QuestradeSandbox:
         headers: dict[str, str] = {}
         try:
             self._authenticate(request.headers.get("Authorization"))
-            headers = self._count(request.path)
+            headers = self.limiter.count(request.path, self.clock.now())
             if self.faults.server_errors > 0:
                 self.faults.server_errors -= 1
                 raise ApiError(self.faults.server_error_status, 1008, "IQ servers technical error.")
@@ -237,12 +192,14 @@ class QuestradeSandbox:
                 return web.Response(text='{"broken": [', content_type="application/json")
             response = await handler(request)
         except ApiError as err:
-            response = _json({"code": err.code, "message": err.message}, err.status)
-            headers = err.headers if isinstance(err, _RateLimited) else headers
+            response = json_response({"code": err.code, "message": err.message}, err.status)
+            headers = err.headers if isinstance(err, RateLimited) else headers
         except web.HTTPMethodNotAllowed:
-            response = _json({"code": 1012, "message": "Method unsupported by endpoint."}, 405)
+            response = json_response(
+                {"code": 1012, "message": "Method unsupported by endpoint."}, 405
+            )
         except web.HTTPNotFound:
-            response = _json({"code": 1001, "message": "Invalid endpoint."}, 404)
+            response = json_response({"code": 1001, "message": "Invalid endpoint."}, 404)
         response.headers.update(headers)
         return response
 
@@ -254,24 +211,6 @@ class QuestradeSandbox:
             raise ApiError(400, 1015, "Malformed authorization header.")
         if not self.access_token_valid(token):
             raise ApiError(401, 1017, "Access token is invalid.")
-
-    def _count(self, path: str) -> dict[str, str]:
-        market = path.startswith("/v1/markets")
-        bucket = "market" if market else "account"
-        per_second = self.limits.market_per_second if market else self.limits.account_per_second
-        per_hour = self.limits.market_per_hour if market else self.limits.account_per_hour
-        stamp = self.clock.now().timestamp()
-        second, hour = (bucket, int(stamp)), (bucket, int(stamp // 3600))
-        self._windows.second[second] += 1
-        self._windows.hour[hour] += 1
-        used = self._windows.hour[hour]
-        headers = {
-            "X-RateLimit-Remaining": str(max(0, per_hour - used)),
-            "X-RateLimit-Reset": str((hour[1] + 1) * 3600),
-        }
-        if used > per_hour or self._windows.second[second] > per_second:
-            raise _RateLimited(headers)
-        return headers
 
     # --- routes -----------------------------------------------------------------------------
 
@@ -296,7 +235,7 @@ class QuestradeSandbox:
         r.add_get("/v1/symbols/{id}", self._symbols)
 
     async def _time(self, _: web.Request) -> web.Response:
-        return _json({"time": qt_time(self.clock.now())})
+        return json_response({"time": qt_time(self.clock.now())})
 
     async def _accounts(self, _: web.Request) -> web.Response:
         rows = [
@@ -305,7 +244,7 @@ class QuestradeSandbox:
             {"type": "TFSA", "number": data.ACCOUNTS[1], "status": "Active", "isPrimary": False,
              "isBilling": False, "clientAccountType": "Individual"},
         ]  # fmt: skip
-        return _json({"accounts": rows, "userId": 100001})
+        return json_response({"accounts": rows, "userId": 100001})
 
     def _account(self, request: web.Request) -> str:
         number = request.match_info["id"]
@@ -315,22 +254,22 @@ class QuestradeSandbox:
 
     async def _positions(self, request: web.Request) -> web.Response:
         self._account(request)
-        return _json({"positions": self.market.positions(self.clock.now())})
+        return json_response({"positions": self.market.positions(self.clock.now())})
 
     async def _balances(self, request: web.Request) -> web.Response:
         self._account(request)
-        return _json(data.balances())
+        return json_response(data.balances())
 
     def _range(self, request: web.Request) -> tuple[datetime, datetime]:
         day = self.clock.now().astimezone(ET).date()
         q = request.query
         start = (
-            _param_time(q["startTime"], "startTime")
+            param_time(q["startTime"], "startTime")
             if "startTime" in q
             else datetime.combine(day, time(0), ET)
         )
         end = (
-            _param_time(q["endTime"], "endTime")
+            param_time(q["endTime"], "endTime")
             if "endTime" in q
             else datetime.combine(day, time(23, 59, 59), ET)
         )
@@ -340,7 +279,7 @@ class QuestradeSandbox:
         number = self._account(request)
         start, end = self._range(request)
         rows = [e for a, t, e in self._executions if a == number and start <= t <= end]
-        return _json({"executions": rows})
+        return json_response({"executions": rows})
 
     async def _orders_handler(self, request: web.Request) -> web.Response:
         number = self._account(request)
@@ -349,10 +288,10 @@ class QuestradeSandbox:
             rows = [o for a, _, o in self._orders if a == number and str(o["id"]) == wanted]
             if not rows:
                 raise ApiError(404, 1020, "Order not found.")
-            return _json({"orders": rows})
+            return json_response({"orders": rows})
         state = request.query.get("stateFilter", "All")
         if state not in ("All", "Open", "Closed"):
-            raise _bad("Invalid or malformed argument: stateFilter")
+            raise bad("Invalid or malformed argument: stateFilter")
         start, end = self._range(request)
         rows = [
             o
@@ -361,7 +300,7 @@ class QuestradeSandbox:
             and start <= t <= end
             and (state == "All" or (o["state"] in data.OPEN_STATES) == (state == "Open"))
         ]
-        return _json({"orders": rows})
+        return json_response({"orders": rows})
 
     async def _order_call(self, request: web.Request) -> web.Response:
         raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
@@ -369,30 +308,30 @@ class QuestradeSandbox:
     async def _activities(self, request: web.Request) -> web.Response:
         self._account(request)
         if "startTime" not in request.query or "endTime" not in request.query:
-            raise _bad("Missing required argument.", 1004)
+            raise bad("Missing required argument.", 1004)
         start, end = self._range(request)
         if (end.astimezone(ET).date() - start.astimezone(ET).date()).days > 31:
-            raise _bad("Argument length exceeds imposed limit.", 1003)
-        return _json({"activities": []})
+            raise bad("Argument length exceeds imposed limit.", 1003)
+        return json_response({"activities": []})
 
     async def _notifications(self, request: web.Request) -> web.Response:
         if request.query.get("mode") != "WebSocket":
-            raise _bad("Invalid or malformed argument: mode")
-        return _json({"streamPort": await self.streams.port("notifications")})
+            raise bad("Invalid or malformed argument: mode")
+        return json_response({"streamPort": await self.streams.port("notifications")})
 
     async def _markets(self, _: web.Request) -> web.Response:
-        return _json({"markets": data.markets(self.clock.now())})
+        return json_response({"markets": data.markets(self.clock.now())})
 
     def _ids(self, request: web.Request) -> list[data.SymbolInfo]:
         raw = request.match_info.get("id") or request.query.get("ids")
         if raw is None:
-            raise _bad("Missing required argument.", 1004)
+            raise bad("Missing required argument.", 1004)
         if "id" in request.match_info and "," in raw:
-            raise _bad("Invalid or malformed argument: id")
+            raise bad("Invalid or malformed argument: id")
         try:
             ids = [int(part) for part in raw.split(",") if part]
         except ValueError:
-            raise _bad("Invalid or malformed argument: ids") from None
+            raise bad("Invalid or malformed argument: ids") from None
         found = [self.market.by_id.get(i) for i in ids]
         if not ids or any(s is None for s in found):
             raise ApiError(404, 1019, "Symbol not found.")
@@ -402,39 +341,41 @@ class QuestradeSandbox:
         symbols = self._ids(request)
         if request.query.get("stream") == "true":
             if request.query.get("mode") != "WebSocket":
-                raise _bad("Invalid or malformed argument: mode")
+                raise bad("Invalid or malformed argument: mode")
             ids = [s.symbol_id for s in symbols]
-            return _json({"streamPort": await self.streams.port("quotes", ids)})
+            return json_response({"streamPort": await self.streams.port("quotes", ids)})
         now = self.clock.now()
         rows = []
         for info in symbols:
             self._snaps += 1
             late = not self.realtime and self._snaps > self.snap_quotes_limit
             rows.append(self.market.quote(info, now, delay=15 if late else None))
-        return _json({"quotes": rows})
+        return json_response({"quotes": rows})
 
     async def _candles(self, request: web.Request) -> web.Response:
         (info,) = self._ids(request)
         q = request.query
         if "startTime" not in q or "endTime" not in q or "interval" not in q:
-            raise _bad("Missing required argument.", 1004)
+            raise bad("Missing required argument.", 1004)
         if q["interval"] not in INTERVAL_MINUTES and q["interval"] not in LONG_INTERVALS:
-            raise _bad("Invalid or malformed argument: interval")
+            raise bad("Invalid or malformed argument: interval")
         start, end = self._range(request)
         rows = self.market.candles(info, start, end, q["interval"], self.clock.now())
-        return _json({"candles": rows})
+        return json_response({"candles": rows})
 
     async def _search(self, request: web.Request) -> web.Response:
         prefix = request.query.get("prefix", "").upper()
         if not prefix:
-            raise _bad("Missing required argument.", 1004)
+            raise bad("Missing required argument.", 1004)
         offset = int(request.query.get("offset", "0") or 0)
         found = [s for name, s in sorted(self.market.by_name.items()) if name.startswith(prefix)]
-        return _json({"symbols": [data.symbol_record(s, full=False) for s in found[offset:]]})
+        return json_response(
+            {"symbols": [data.symbol_record(s, full=False) for s in found[offset:]]}
+        )
 
     async def _symbols(self, request: web.Request) -> web.Response:
         if "ids" in request.query and "names" in request.query:
-            raise _bad("Invalid or malformed argument: ids and names are exclusive")
+            raise bad("Invalid or malformed argument: ids and names are exclusive")
         if "names" in request.query:
             names = [n.strip().upper() for n in request.query["names"].split(",") if n.strip()]
             if not names or any(n not in self.market.by_name for n in names):
@@ -442,16 +383,4 @@ class QuestradeSandbox:
             symbols = [self.market.by_name[n] for n in names]
         else:
             symbols = self._ids(request)
-        return _json({"symbols": [data.symbol_record(s, full=True) for s in symbols]})
-
-
-class _RateLimited(ApiError):
-    def __init__(self, headers: dict[str, str]) -> None:
-        super().__init__(429, 1006, "Rate limit exceeded.")
-        self.headers = headers
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    response = web.Response(text=json.dumps(body), status=status)
-    response.headers["Content-Type"] = "application/json; charset=utf-8"
-    return response
+        return json_response({"symbols": [data.symbol_record(s, full=True) for s in symbols]})
