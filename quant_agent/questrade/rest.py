@@ -37,6 +37,7 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_CANDLES_PER_CALL = 2000
 ACTIVITY_WINDOW = timedelta(days=30)
 MAX_RATE_LIMIT_WAITS = 3
+KEEPALIVE_INTERVAL = timedelta(minutes=25)
 
 
 def query_time(t: datetime) -> str:
@@ -72,10 +73,10 @@ class RateBucket:
                 await self._sleep(wait)
             self.remaining = None
         self._refill()
-        while self._tokens < 1:
-            await self._sleep((1 - self._tokens) / self._rate)
+        while self._tokens < 1 - 1e-9:  # float dust must not cause sub-microsecond sleeps
+            await self._sleep(max(0.001, (1 - self._tokens) / self._rate))
             self._refill()
-        self._tokens -= 1
+        self._tokens = max(0.0, self._tokens - 1)
 
     def observe(self, headers: httpx.Headers) -> None:
         remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
@@ -357,3 +358,23 @@ def _windows(start: datetime | None, end: datetime | None) -> list[dict[str, str
         if stop >= end:
             return out
         cursor = stop
+
+
+async def keep_alive(
+    rest: QuestradeRest,
+    *,
+    clock: Clock,
+    sleep: Sleep = asyncio.sleep,
+    interval: timedelta = KEEPALIVE_INTERVAL,
+) -> None:
+    """Make a cheap REST call (``GET time``) whenever none was made for ``interval``, so
+    stream sockets outlive Questrade's 30-minute session; runs until cancelled."""
+    while True:
+        last = rest.last_request_at
+        if last is None or clock.now() - last >= interval:
+            try:
+                await rest.time()
+            except QuestradeTransientError:
+                pass  # the stream's own reconnects cover a longer outage
+            last = rest.last_request_at or clock.now()
+        await sleep(max(1.0, (last + interval - clock.now()).total_seconds()))
