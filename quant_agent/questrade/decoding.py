@@ -6,6 +6,7 @@ and the expected type; values are shown truncated and never for objects or lists
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,10 @@ def integer(value: Any, path: str) -> int:
 
 
 def decimal(value: Any, path: str) -> Decimal:
+    if type(value) is float:  # the common case first: through repr, so 0.1 stays 0.1
+        if not math.isfinite(value):
+            raise fail(path, "a finite number", value)
+        return Decimal(repr(value))
     if isinstance(value, str) or isinstance(value, bool):
         raise fail(path, "a number", value)
     try:
@@ -127,23 +132,36 @@ class F:
     wire: str | tuple[str, ...]
     conv: Conv
     default: Any = _REQUIRED
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = (self.wire,) if isinstance(self.wire, str) else tuple(self.wire)
+        object.__setattr__(self, "names", names)
 
 
 def decode(cls: type[T], table: Sequence[F], raw: Any, path: str, *, partial: bool = False) -> Any:
     """Build ``cls`` from the mapping ``raw`` by ``table``; with ``partial`` return a dict of
-    only the fields present (for merging streamed updates)."""
+    only the fields present (for merging streamed updates).
+
+    Converters get an empty path and their message is prefixed with the field's path only
+    when they fail, so the common case formats no strings.
+    """
     if not isinstance(raw, Mapping):
         raise fail(path, "an object", raw)
     kwargs: dict[str, Any] = {}
     for field in table:
-        names = (field.wire,) if isinstance(field.wire, str) else field.wire
-        name = next((n for n in names if n in raw), None)
-        if name is None:
+        for name in field.names:
+            if name in raw:
+                break
+        else:
             if partial:
                 continue
             if field.default is _REQUIRED:
-                raise QuestradeParseError(f"{path}: missing field {names[0]!r}")
+                raise QuestradeParseError(f"{path}: missing field {field.names[0]!r}")
             kwargs[field.attr] = field.default
             continue
-        kwargs[field.attr] = field.conv(raw[name], f"{path}.{name}")
+        try:
+            kwargs[field.attr] = field.conv(raw[name], "")
+        except QuestradeParseError as exc:
+            raise QuestradeParseError(f"{path}.{name}{exc.message}") from None
     return kwargs if partial else cls(**kwargs)

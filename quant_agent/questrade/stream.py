@@ -28,6 +28,7 @@ from websockets.exceptions import WebSocketException
 
 from quant_agent.core.clock import Clock
 from quant_agent.core.errors import InvalidQuoteError
+from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.questrade import models as m
 from quant_agent.questrade import parsing
@@ -38,6 +39,11 @@ from quant_agent.questrade.parsing import QUOTE
 from quant_agent.questrade.rest import QuestradeRest
 
 Sleep = Callable[[float], Awaitable[None]]
+_CORE_FIELDS = {
+    "symbol_id", "bid_price", "ask_price", "bid_size", "ask_size", "last_trade_price",
+    "volume", "delay", "is_halted",
+}  # fmt: skip
+QUOTE_CORE = tuple(f for f in QUOTE if f.attr in _CORE_FIELDS)
 
 
 @dataclasses.dataclass
@@ -137,15 +143,16 @@ class StreamClient:
     async def _run(self) -> None:
         failures = 0
         while True:
+            connects = self.stats.connects
             try:
                 await self._session()
-                failures = 0  # a clean end (server close): reconnect at once
             except asyncio.CancelledError:
                 raise
             except (QuestradeError, OSError, WebSocketException, TimeoutError) as exc:
                 self.stats.failures += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"[:200]
-                failures += 1
+                # A socket that was up restarts the backoff; failing to connect grows it.
+                failures = 1 if self.stats.connects > connects else failures + 1
             finally:
                 self._conn = None
                 self._mark_down()
@@ -207,7 +214,8 @@ class QuoteStream(StreamClient):
         super().__init__(rest, auth, clock=clock, **kwargs)
         self._ids: tuple[int, ...] = ()
         self._tickers: dict[int, str] = {}
-        self._raw: dict[int, m.Level1Quote] = {}
+        self._records: dict[int, dict[str, Any]] = {}  # merged wire records
+        self._core: dict[int, dict[str, Any]] = {}  # merged decoded fields a Quote needs
         self._valid: dict[str, Quote] = {}
         self._allow_delayed = allow_delayed
         self._on_quote = on_quote
@@ -231,7 +239,15 @@ class QuoteStream(StreamClient):
         return self._valid.get(ticker.strip().upper())
 
     def raw(self, symbol_id: int) -> m.Level1Quote | None:
-        return self._raw.get(symbol_id)
+        """The merged Questrade record of ``symbol_id`` (decoded on demand), if complete."""
+        record = self._records.get(symbol_id)
+        if record is None:
+            return None
+        try:
+            quote: m.Level1Quote = decode(m.Level1Quote, QUOTE, record, f"quote {symbol_id}")
+        except QuestradeParseError:
+            return None
+        return quote
 
     async def _port(self) -> int:
         if not self._ids:
@@ -255,26 +271,51 @@ class QuoteStream(StreamClient):
                     self._valid.pop(self._tickers[sid], None)
 
     def _merge(self, record: Any, path: str, now: datetime) -> None:
-        symbol_id, fields = parsing.parse_quote_update(record, path)
-        previous = self._raw.get(symbol_id)
-        if previous is None:
-            merged = decode(m.Level1Quote, QUOTE, record, path)
-        else:
-            merged = dataclasses.replace(previous, **fields)
-        self._raw[symbol_id] = merged
+        """Merge one (possibly partial) record by symbol id and publish a validated quote.
+
+        The hot path: only the fields a ``Quote`` needs are decoded; the full record is
+        kept as JSON and decoded by ``raw`` when asked.
+        """
+        fields = decode(dict, QUOTE_CORE, record, path, partial=True)
+        symbol_id = fields.get("symbol_id")
+        if symbol_id is None:
+            raise QuestradeParseError(f"{path}: missing field 'symbolId'")
+        core = self._core.setdefault(symbol_id, {})
+        core.update(fields)
+        self._records.setdefault(symbol_id, {}).update(record)
         ticker = self._tickers.get(symbol_id)
         if ticker is None:
             return
         try:
-            quote = parsing.to_quote(
-                merged, ticker=ticker, ts_init=now, allow_delayed=self._allow_delayed
-            )
+            quote = self._quote(ticker, core, now)
         except InvalidQuoteError:
             self._valid.pop(ticker, None)  # the latest word on it is unusable: no quote
             raise
         self._valid[ticker] = quote
         if self._on_quote is not None:
             self._on_quote(quote)
+
+    def _quote(self, ticker: str, core: dict[str, Any], now: datetime) -> Quote:
+        delay = core.get("delay", 0)
+        if delay > 0 and not self._allow_delayed:
+            raise InvalidQuoteError(f"{ticker}: delayed quote ({delay} min), delayed data is off")
+        bid, ask = core.get("bid_price"), core.get("ask_price")
+        if bid is None or ask is None:
+            raise InvalidQuoteError(f"{ticker}: quote without bid or ask")
+        last = core.get("last_trade_price")
+        return Quote(  # the constructor refuses zero, negative, non-finite and crossed
+            ticker=Ticker(ticker),
+            bid=bid,
+            ask=ask,
+            last=last if last is not None and last > 0 else None,
+            bid_size=core.get("bid_size", 0),
+            ask_size=core.get("ask_size", 0),
+            volume=core.get("volume", 0),
+            ts_event=now,
+            ts_init=now,
+            is_halted=core.get("is_halted", False),
+            delay=delay,
+        )
 
 
 class NotificationStream(StreamClient):
