@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+# The sandbox's sockets receive access tokens: never log frames (websockets does at DEBUG).
+WS_LOGGER = logging.getLogger("quant_agent.questrade.sandbox.websocket")
+WS_LOGGER.setLevel(logging.INFO)
 TOKEN_TIMEOUT = 5.0
 BAD_TOKEN_CLOSE = 1008
 
@@ -38,7 +42,7 @@ class StreamHub:
         if key not in self._servers:
             server = await serve(
                 lambda conn: self._handle(conn, key), "127.0.0.1", 0, compression=None,
-                ping_interval=None,
+                ping_interval=None, logger=WS_LOGGER,
             )  # fmt: skip
             port = int(next(iter(server.sockets)).getsockname()[1])
             self._servers[key] = (server, port)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -39,6 +40,10 @@ from quant_agent.questrade.parsing import QUOTE
 from quant_agent.questrade.rest import QuestradeRest
 
 Sleep = Callable[[float], Awaitable[None]]
+# websockets logs every frame's text at DEBUG, and the first frame is the access token:
+# its own logger, never below INFO, keeps the token out of every log.
+WS_LOGGER = logging.getLogger("quant_agent.questrade.websocket")
+WS_LOGGER.setLevel(logging.INFO)
 _CORE_FIELDS = {
     "symbol_id", "bid_price", "ask_price", "bid_size", "ask_size", "last_trade_price",
     "volume", "delay", "is_halted",
@@ -167,7 +172,9 @@ class StreamClient:
         host = urlsplit(session.api_server)
         scheme = "wss" if host.scheme == "https" else "ws"
         uri = f"{scheme}://{host.hostname}:{port}/"
-        async with connect(uri, compression=None, open_timeout=self._handshake) as conn:
+        async with connect(
+            uri, compression=None, open_timeout=self._handshake, logger=WS_LOGGER
+        ) as conn:
             self._conn = conn
             await conn.send(session.access_token.get_secret_value())
             reply = await asyncio.wait_for(conn.recv(), self._handshake)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from quant_agent.core.market import Quote
 from quant_agent.questrade import models as m
@@ -29,10 +32,17 @@ def run(tmp_path: Path, body: Callable[[Harness, QuoteStream, list[Quote]], Awai
     async def main() -> None:
         async with harness(tmp_path) as h:
             seen: list[Quote] = []
+            waits: list[float] = []
+
+            async def recording(seconds: float) -> None:
+                waits.append(seconds)
+                await asyncio.sleep(0)
+
             stream = QuoteStream(
-                h.rest, h.auth, clock=h.clock, on_quote=seen.append, sleep=no_wait,
+                h.rest, h.auth, clock=h.clock, on_quote=seen.append, sleep=recording,
                 rng=random.Random(1), **stream_kwargs,
             )  # fmt: skip
+            stream.backoff_waits = waits  # type: ignore[attr-defined]
             try:
                 async with asyncio.timeout(LIMIT):
                     await body(h, stream, seen)
@@ -86,6 +96,8 @@ def test_20_drops_and_5_stalls_end_with_the_subscription_restored(tmp_path: Path
         await stream.wait_connects(stream.stats.connects + 1)
         await push_and_receive(h, stream, seen, 2)
         assert {q.ticker for q in seen[-2:]} == {"AAPL", "MSFT"}
+        # every loss came after a socket that was up: the backoff restarted each time
+        assert len(stream.backoff_waits) >= 26 and max(stream.backoff_waits) <= 0.5  # type: ignore[attr-defined]
         assert h.sandbox.streams.subscribed("quotes") == stream.subscribed
 
     run(tmp_path, body)
@@ -170,5 +182,19 @@ def test_a_second_socket_of_one_type_disconnects_the_first(tmp_path: Path) -> No
         await other.wait_connects(1)
         await stream.wait_until(lambda: stream.stats.failures >= 1)
         await other.stop()
+
+    run(tmp_path, body)
+
+
+def test_the_access_token_never_reaches_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def body(h: Harness, stream: QuoteStream, seen: list[Quote]) -> None:
+        await stream.subscribe(["AAPL"])
+        await stream.wait_up()
+        session = await h.auth.session()
+        assert session.access_token.get_secret_value() not in caplog.text
 
     run(tmp_path, body)
