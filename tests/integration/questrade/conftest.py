@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -59,7 +60,9 @@ async def harness(
         store = TokenStore(tmp_path / "var" / "questrade_token.json")
         seed = SecretStr(sandbox.issue_refresh_token())
         auth = Authenticator(login_url=sandbox.login_url, store=store, clock=clock, seed_token=seed)
-        rest = QuestradeRest(auth, clock=clock, sleep=sleep, timeout=http_timeout)
+        rest = QuestradeRest(
+            auth, clock=clock, sleep=sleep, timeout=http_timeout, rng=random.Random(0)
+        )
         try:
             yield Harness(clock, sandbox, store, auth, rest, sleeps)
         finally:
