@@ -75,6 +75,7 @@ class QuestradeSandbox:
         self.limiter = RateLimiter(self.limits)
         self._snaps = 0
         self._runners: list[web.AppRunner] = []
+        self._sites: list[web.TCPSite] = []
         self.login_url = ""
         self.api_server = ""
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
@@ -100,12 +101,31 @@ class QuestradeSandbox:
     async def _serve(self, app: web.Application) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        self._runners.append(runner)
+        return await self._listen(runner)
+
+    async def _listen(self, runner: web.AppRunner) -> int:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        self._runners.append(runner)
+        self._sites.append(site)
         server = site._server
         assert server is not None and isinstance(server, asyncio.base_events.Server)
         return int(server.sockets[0].getsockname()[1])
+
+    async def move_api_server(self) -> str:
+        """Serve the API on a new port too; later redemptions return it as ``api_server``
+        ("api_server can change between refreshes")."""
+        self.api_server = f"http://127.0.0.1:{await self._listen(self._runners[1])}/"
+        return self.api_server
+
+    async def close_old_api_servers(self) -> None:
+        """Stop every API port except the current one."""
+        current = int(self.api_server.rstrip("/").rsplit(":", 1)[1])
+        for site in list(self._sites[2:-1]) + [self._sites[1]]:
+            server = site._server
+            if server is not None and isinstance(server, asyncio.base_events.Server):
+                if server.sockets and server.sockets[0].getsockname()[1] != current:
+                    await site.stop()
 
     async def stop(self) -> None:
         await self.streams.close()

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from quant_agent.questrade.errors import (
@@ -196,5 +197,39 @@ def test_the_current_candle_is_partial(tmp_path: Path) -> None:
         candles = await h.rest.candles(8049, START - timedelta(hours=1), START, "FiveMinutes")
         assert candles[-1].end == START and candles[-1].start == START
         assert len(candles) == 7  # 09:30 .. 10:00 in five-minute bars
+
+    run(tmp_path, body)
+
+
+def test_the_client_follows_a_new_api_server_after_a_refresh(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        await h.rest.time()
+        new = await h.sandbox.move_api_server()
+        h.sandbox.expire_access_tokens()  # the next call gets a 401 and refreshes
+        await h.rest.time()
+        assert h.auth.current is not None and h.auth.current.api_server == new + "v1/"
+        await h.sandbox.close_old_api_servers()
+        assert len((await h.rest.accounts()).accounts) == 2
+
+    run(tmp_path, body)
+
+
+def test_timestamps_carry_toronto_offsets_across_the_dst_change(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        h.clock.set(datetime(2026, 3, 9, 15, 0, tzinfo=START.tzinfo))  # Monday after the change
+        start = datetime(2026, 3, 5, 0, 0, tzinfo=ET)
+        candles = await h.rest.candles(8049, start, h.clock.now(), "OneDay")
+        session = await h.auth.session()
+        async with httpx.AsyncClient() as http:
+            raw = await http.get(
+                session.api_server + "markets/candles/8049",
+                params={"startTime": "2026-03-05T00:00:00-05:00",
+                        "endTime": "2026-03-09T11:00:00-04:00", "interval": "OneDay"},
+                headers={"Authorization": f"Bearer {session.access_token.get_secret_value()}"},
+            )  # fmt: skip
+        starts = [c["start"] for c in raw.json()["candles"]]
+        assert starts[0] == "2026-03-05T00:00:00.000000-05:00"
+        assert starts[-1] == "2026-03-09T00:00:00.000000-04:00"
+        assert [c.start.hour for c in candles] == [5, 5, 4]  # UTC hours of 00:00 Toronto
 
     run(tmp_path, body)
