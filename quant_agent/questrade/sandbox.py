@@ -68,6 +68,7 @@ class QuestradeSandbox:
         self.faults = Faults()
         self.limits = Limits()
         self.redemptions = 0
+        self.last_rest_at: datetime | None = None
         self.successors: dict[str, str] = {}  # spent refresh token -> the one minted for it
         self.requests: list[tuple[str, str]] = []
         self._refresh: dict[str, datetime] = {}
@@ -158,6 +159,14 @@ class QuestradeSandbox:
             records = [self.market.quote(self.market.by_id[i], now) for i in ids]
         return await self.streams.push("quotes", {"quotes": records})
 
+    async def expire_idle_streams(self, idle: timedelta = timedelta(minutes=30)) -> int:
+        """End the session as Questrade does when no REST request came for ``idle``: close
+        every stream socket. Returns how many were closed (a test calls this)."""
+        last = self.last_rest_at
+        if last is not None and self.clock.now() - last < idle:
+            return 0
+        return await self.streams.close_all()
+
     def expire_access_tokens(self) -> None:
         """Invalidate every access token at once (as if they had all expired)."""
         self._access.clear()
@@ -203,6 +212,7 @@ class QuestradeSandbox:
         headers: dict[str, str] = {}
         try:
             self._authenticate(request.headers.get("Authorization"))
+            self.last_rest_at = self.clock.now()
             headers = self.limiter.count(request.path, self.clock.now())
             if self.faults.server_errors > 0:
                 self.faults.server_errors -= 1

@@ -108,3 +108,9 @@ class StreamHub:
         live = self._live.pop(kind, None)
         if live is not None:
             await live[0].close(1000, "closed by server")
+
+    async def close_all(self) -> int:
+        kinds = list(self._live)
+        for kind in kinds:
+            await self.close_clean(kind)
+        return len(kinds)
