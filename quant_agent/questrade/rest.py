@@ -158,7 +158,8 @@ class QuestradeRest:
     ) -> Any:
         """Make one API call and return its decoded JSON; ``retry`` False for order calls."""
         bucket = self.buckets["market" if path.startswith("markets") else "account"]
-        attempt = refreshed = waits = 0
+        attempt = waits = 0
+        refreshed = False
         while True:
             session = await self._auth.session()
             await bucket.acquire()
@@ -171,7 +172,7 @@ class QuestradeRest:
             except QuestradeAccessTokenError:
                 if refreshed:
                     raise
-                refreshed = 1
+                refreshed = True
                 await self._auth.renew(session)
             except QuestradeRateLimitError as exc:
                 waits += 1

@@ -333,6 +333,11 @@ class QuestradeSandbox:
         return json_response({"orders": rows})
 
     async def _order_call(self, request: web.Request) -> web.Response:
+        if self.faults.order_error_200:
+            self.faults.order_error_200 -= 1
+            body = {"code": 3054, "message": "Order was rejected by the exchange.",
+                    "orderId": 177106099, "orders": []}  # fmt: skip
+            return json_response(body, 200)
         raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
 
     async def _activities(self, request: web.Request) -> web.Response:

@@ -27,6 +27,7 @@ class Faults:
     slow_seconds: float = 0.0  # every API reply waits this long (real time)
     login_errors: int = 0  # the next N token redemptions are 500
     escape_slashes: bool = True  # send "https:\/\/..." as real Questrade does
+    order_error_200: int = 0  # the next N order calls answer 200 with an order error body
 
 
 @dataclass

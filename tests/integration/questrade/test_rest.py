@@ -13,6 +13,7 @@ import pytest
 
 from quant_agent.questrade.errors import (
     QuestradeNotFoundError,
+    QuestradeOrderError,
     QuestradeParseError,
     QuestradeScopeError,
     QuestradeServerError,
@@ -231,5 +232,26 @@ def test_timestamps_carry_toronto_offsets_across_the_dst_change(tmp_path: Path) 
         assert starts[0] == "2026-03-05T00:00:00.000000-05:00"
         assert starts[-1] == "2026-03-09T00:00:00.000000-04:00"
         assert [c.start.hour for c in candles] == [5, 5, 4]  # UTC hours of 00:00 Toronto
+
+    run(tmp_path, body)
+
+
+def test_an_order_error_under_http_200_is_an_error_and_never_retried(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        h.sandbox.faults.order_error_200 = 1
+        with pytest.raises(QuestradeOrderError) as err:
+            await h.rest._call(f"accounts/{ACCOUNT}/orders", method="POST", body={}, retry=False)
+        assert err.value.code == 3054 and err.value.order_id == 177106099
+
+    run(tmp_path, body)
+
+
+def test_a_5xx_on_an_order_call_is_not_retried(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        await h.rest.time()
+        h.sandbox.faults.server_errors = 1
+        with pytest.raises(QuestradeServerError):
+            await h.rest._call(f"accounts/{ACCOUNT}/orders", method="POST", body={}, retry=False)
+        assert [m for m, _ in h.sandbox.requests].count("POST") == 1 and h.sleeps == []
 
     run(tmp_path, body)
