@@ -150,7 +150,7 @@ class SandboxMarket:
                 close = datetime.combine(ts.date(), CLOSE, ET)
                 per_bar = int(bar["volume"] * step / (close - t))
                 while t < close and len(out) < MAX_CANDLES:
-                    if t >= start and t <= end:
+                    if start <= t <= end and t < now:
                         out.append(
                             self._intraday(info.source, t, min(t + step, close), now, per_bar)
                         )
@@ -171,13 +171,14 @@ class SandboxMarket:
         self, days: pd.DataFrame, start: datetime, end: datetime, interval: str, now: datetime
     ) -> list[dict[str, Any]]:
         key = {"OneDay": "D", "OneWeek": "W-FRI", "OneMonth": "M", "OneYear": "Y"}[interval]
+        first_day = start.astimezone(ET).date()
+        days = days[days.index >= pd.Timestamp(first_day)]
         out = []
         for period, group in days.groupby(days.index.to_period(key)):
-            t = datetime.combine(period.start_time.date(), time(0), ET)
+            # As observed, the first candle may start at the requested start, mid-period.
+            t = max(datetime.combine(period.start_time.date(), time(0), ET), start)
             e = datetime.combine(period.end_time.date() + timedelta(days=1), time(0), ET)
-            if t < start.astimezone(ET).replace(hour=0, minute=0, second=0, microsecond=0):
-                continue
-            if t > end:
+            if t > end or t >= now:
                 break
             out.append(
                 _candle(t, min(e, now), float(group["open"].iloc[0]), float(group["high"].max()),

@@ -195,8 +195,10 @@ def test_candles_longer_than_2000_bars_are_paged_complete_in_order(tmp_path: Pat
 
 def test_the_current_candle_is_partial(tmp_path: Path) -> None:
     async def body(h: Harness) -> None:
-        candles = await h.rest.candles(8049, START - timedelta(hours=1), START, "FiveMinutes")
-        assert candles[-1].end == START and candles[-1].start == START
+        now = START + timedelta(minutes=2)
+        h.clock.set(now)
+        candles = await h.rest.candles(8049, START - timedelta(hours=1), now, "FiveMinutes")
+        assert candles[-1].start == START and candles[-1].end == now  # 10:00 .. 10:02
         assert len(candles) == 7  # 09:30 .. 10:00 in five-minute bars
 
     run(tmp_path, body)
@@ -253,5 +255,33 @@ def test_a_5xx_on_an_order_call_is_not_retried(tmp_path: Path) -> None:
         with pytest.raises(QuestradeServerError):
             await h.rest._call(f"accounts/{ACCOUNT}/orders", method="POST", body={}, retry=False)
         assert [m for m, _ in h.sandbox.requests].count("POST") == 1 and h.sleeps == []
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize(
+    "interval",
+    [
+        "OneMinute", "TwoMinutes", "ThreeMinutes", "FourMinutes", "FiveMinutes", "TenMinutes",
+        "FifteenMinutes", "TwentyMinutes", "HalfHour", "OneHour", "TwoHours", "FourHours",
+        "OneDay", "OneWeek", "OneMonth", "OneYear",
+    ],
+)  # fmt: skip
+def test_every_candle_interval(tmp_path: Path, interval: str) -> None:
+    async def body(h: Harness) -> None:
+        candles = await h.rest.candles(8049, START - timedelta(days=3), START, interval)
+        assert candles and all(c.start < c.end for c in candles)
+        assert [c.start for c in candles] == sorted({c.start for c in candles})
+
+    run(tmp_path, body)
+
+
+def test_ticker_to_symbol_id_is_cached(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        await h.rest.resolve(["AAPL", "RY.TO"])
+        calls = len(h.sandbox.requests)
+        again = await h.rest.resolve(["RY.TO", "aapl"])
+        assert len(h.sandbox.requests) == calls
+        assert again["RY.TO"].symbol_id == 34658 and h.rest.cached_symbol(8049) is not None
 
     run(tmp_path, body)
