@@ -255,6 +255,11 @@ class DatabaseConfig(Section):
 class QuestradeConfig(Section):
     login_url: str = "https://login.questrade.com"
     refresh_token: SecretStr | None = None  # secret: environment or .env only
+    token_path: Path = Path("var/questrade_token.json")
+    order_entry: Literal["none", "partner"] = "none"
+    allow_delayed_quotes: bool = False
+    request_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    refresh_margin_s: int = Field(default=60, ge=0, le=900)
 
 
 class LiveTradingConfig(Section):

@@ -1,0 +1,116 @@
+"""The sandbox's stream sockets: port per (stream type, URL), token handshake, pushes, faults.
+
+Follows section 7.6 of ``questrade-api.md``: the port request returns the same port for the
+same URL, the first text frame must be exactly a valid access token (``{"success":true}``
+back; otherwise the socket is closed with code 1008, our documented choice), no token
+within 5 s closes it, a second socket of one stream type disconnects the first. Pushes are
+driven by the test (``push_quotes``), so a test waits on events, never on a cadence.
+Faults: abrupt TCP drop, clean close, malformed frame; a stall is simply no push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+# The sandbox's sockets receive access tokens: never log frames (websockets does at DEBUG).
+WS_LOGGER = logging.getLogger("quant_agent.questrade.sandbox.websocket")
+WS_LOGGER.setLevel(logging.INFO)
+TOKEN_TIMEOUT = 5.0
+BAD_TOKEN_CLOSE = 1008
+
+
+class StreamHub:
+    """All stream servers of one sandbox."""
+
+    def __init__(self, token_valid: Callable[[str], bool]) -> None:
+        self._token_valid = token_valid
+        self._servers: dict[tuple[str, tuple[int, ...]], tuple[Server, int]] = {}
+        self._live: dict[str, tuple[ServerConnection, tuple[int, ...]]] = {}
+        self.handshakes = 0
+        self.rejected_tokens = 0
+
+    async def port(self, kind: str, ids: Iterable[int] = ()) -> int:
+        """The port of stream ``kind`` for ``ids``, opening a server on first request."""
+        key = (kind, tuple(ids))
+        if key not in self._servers:
+            server = await serve(
+                lambda conn: self._handle(conn, key), "127.0.0.1", 0, compression=None,
+                ping_interval=None, logger=WS_LOGGER,
+            )  # fmt: skip
+            port = int(next(iter(server.sockets)).getsockname()[1])
+            self._servers[key] = (server, port)
+        return self._servers[key][1]
+
+    async def close(self) -> None:
+        for server, _ in self._servers.values():
+            server.close()
+            await server.wait_closed()
+        self._servers.clear()
+
+    def connected(self, kind: str) -> bool:
+        return kind in self._live
+
+    async def _handle(self, conn: ServerConnection, key: tuple[str, tuple[int, ...]]) -> None:
+        kind, ids = key
+        try:
+            token = await asyncio.wait_for(conn.recv(), TOKEN_TIMEOUT)
+        except (TimeoutError, ConnectionClosed):
+            await conn.close(BAD_TOKEN_CLOSE, "no token")
+            return
+        if not isinstance(token, str) or not self._token_valid(token):
+            self.rejected_tokens += 1
+            await conn.close(BAD_TOKEN_CLOSE, "invalid token")
+            return
+        previous = self._live.get(kind)
+        self._live[kind] = (conn, ids)
+        if previous is not None:
+            await previous[0].close(1000, "replaced by a new connection")
+        await conn.send('{"success":true}')
+        self.handshakes += 1
+        try:
+            await conn.wait_closed()
+        finally:
+            if self._live.get(kind, (None,))[0] is conn:
+                del self._live[kind]
+
+    def subscribed(self, kind: str) -> tuple[int, ...]:
+        live = self._live.get(kind)
+        return live[1] if live else ()
+
+    async def push(self, kind: str, doc: Any) -> bool:
+        """Send ``doc`` (JSON) on the live socket of ``kind``; False when none is connected."""
+        return await self.push_raw(kind, json.dumps(doc))
+
+    async def push_raw(self, kind: str, text: str) -> bool:
+        live = self._live.get(kind)
+        if live is None:
+            return False
+        try:
+            await live[0].send(text)
+        except ConnectionClosed:
+            return False
+        return True
+
+    def drop(self, kind: str) -> None:
+        """Abort the TCP connection without a close frame."""
+        live = self._live.pop(kind, None)
+        if live is not None:
+            live[0].transport.abort()
+
+    async def close_clean(self, kind: str) -> None:
+        live = self._live.pop(kind, None)
+        if live is not None:
+            await live[0].close(1000, "closed by server")
+
+    async def close_all(self) -> int:
+        kinds = list(self._live)
+        for kind in kinds:
+            await self.close_clean(kind)
+        return len(kinds)
