@@ -124,9 +124,7 @@ def describe(event: object) -> AlertSpec | None:
         case FeedStatusChanged(healthy=False):
             spec = AlertSpec("data_feed_issue", f"Data feed issue: {event.feed}", event.message)
         case ConnectionStatusChanged(connected=False):
-            spec = AlertSpec(
-                "connection_lost", f"Connection lost: {event.service}", event.message
-            )
+            spec = AlertSpec("connection_lost", f"Connection lost: {event.service}", event.message)
         case ApiErrorOccurred():
             spec = AlertSpec("api_error", f"API error: {event.service}", event.message)
         case HandlerFailed():

@@ -75,9 +75,7 @@ def configured_urls(config: AlertsConfig) -> list[str]:
             login = f"{quote(config.smtp_user, safe='')}:{quote(password, safe='')}@"
             urls.append(f"mailtos://{login}{config.smtp_host}:{config.smtp_port}/?{query}")
         else:
-            urls.append(
-                f"mailto://{config.smtp_host}:{config.smtp_port}/?{query}&mode=insecure"
-            )
+            urls.append(f"mailto://{config.smtp_host}:{config.smtp_port}/?{query}&mode=insecure")
     for secret in (config.discord_webhook, config.slack_webhook):
         if secret is not None:
             urls.append(secret.get_secret_value())
@@ -262,10 +260,11 @@ class AlertManager:
         now = self._clock.monotonic()
         dedup_key = f"{key}|{level.value}|{title}|{body}"
         queued = 0
+        levels: dict[str, str] = dict(self._config.channel_min_level)
         with self._lock:
             duplicate = self._dedup.is_duplicate(dedup_key, now)
             for channel in self.channels:
-                floor = self._config.channel_min_level.get(channel.kind, "INFO")  # type: ignore[call-overload]
+                floor = levels.get(channel.kind, "INFO")
                 if channel.kind not in kinds or not at_least(level, Severity(floor)):
                     continue
                 if channel.throttle.summary_due(now):

@@ -233,6 +233,9 @@ def report_cmd(
         Path | None,
         typer.Option(help="File (.html/.md) or folder (default: performance.report_dir)."),
     ] = None,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the charts as PNG (needs chromium).")
+    ] = False,
     config_path: ConfigOption = None,
 ) -> None:
     """Write the daily performance report (metrics, trades, positions, risk, charts)."""
@@ -243,7 +246,8 @@ def report_cmd(
         raise typer.Exit(2)
     config = _load(config_path)
     try:
-        path = run_report(config, LiveClock(), date.fromisoformat(day) if day else None, fmt, out)
+        session = date.fromisoformat(day) if day else None
+        path = run_report(config, LiveClock(), session, fmt, out, png)
     except (ConfigError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None

@@ -225,6 +225,13 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
 }
 
 
+DEFAULT_CHANNEL_MIN_LEVEL: dict[ChannelKind, AlertLevel] = {
+    "email": "INFO",
+    "sms": "CRITICAL",
+    "webhook": "INFO",
+}
+
+
 class AlertsConfig(Section):
     email_enabled: bool = False
     email_to: str | None = None
@@ -241,7 +248,7 @@ class AlertsConfig(Section):
     subject_prefix: str = "[quant-agent]"
     min_level: AlertLevel = "INFO"
     channel_min_level: dict[ChannelKind, AlertLevel] = Field(
-        default_factory=lambda: {"email": "INFO", "sms": "CRITICAL", "webhook": "INFO"}
+        default_factory=lambda: dict(DEFAULT_CHANNEL_MIN_LEVEL)
     )
     rules: dict[str, AlertRule] = Field(default_factory=lambda: dict(DEFAULT_ALERT_RULES))
     rate_limit_count: int = Field(default=10, ge=1, le=10_000)  # per channel per window

@@ -118,8 +118,11 @@ def _sections(report: DailyReport) -> list[tuple[str, list[str], list[list[Any]]
     events = [[e.ts, e.severity.value, e.event_type, e.rule, e.message] for e in report.risk_events]
     return [
         ("Metrics", ["metric", "value"], metrics),
-        ("Trades closed today", ["ticker", "entry", "exit", "qty", "entry price", "exit price",
-                                 "P&L", "reason"], trades),  # fmt: skip
+        (
+            "Trades closed today",
+            ["ticker", "entry", "exit", "qty", "entry price", "exit price", "P&L", "reason"],
+            trades,
+        ),  # fmt: skip
         ("Open positions", ["ticker", "qty", "avg entry", "last", "stop", "target"], positions),
         ("Risk events", ["time (UTC)", "severity", "type", "rule", "message"], events),
     ]
@@ -169,6 +172,16 @@ def write_report(report: DailyReport, out: Path, fmt: str = "html") -> Path:
     text = render_html(report) if fmt == "html" else render_markdown(report)
     out.write_text(text, encoding="utf-8")
     return out
+
+
+def write_pngs(report: DailyReport, folder: Path) -> list[Path]:
+    """Write the two charts as PNG files with kaleido (needs a Chrome/Chromium on PATH,
+    e.g. Debian's ``chromium``; no download, works offline)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"equity-{report.day}.png", folder / f"drawdown-{report.day}.png"]
+    for figure, path in zip(figures(report), paths, strict=True):
+        figure.write_image(str(path), width=1000, height=420)
+    return paths
 
 
 def summary_text(report: DailyReport) -> str:

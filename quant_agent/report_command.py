@@ -15,7 +15,7 @@ from quant_agent.alerts import AlertManager
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import Clock
 from quant_agent.core.errors import ConfigError
-from quant_agent.daily_report import build_report, write_report
+from quant_agent.daily_report import build_report, write_pngs, write_report
 from quant_agent.live_performance import LivePerformanceTracker, benchmark_closes
 from quant_agent.market.calendar import get_calendar
 from quant_agent.storage.store import Store
@@ -49,9 +49,15 @@ def make_tracker(
 
 
 def run_report(
-    config: LiveTradingConfig, clock: Clock, day: date | None, fmt: str, out: Path | None
+    config: LiveTradingConfig,
+    clock: Clock,
+    day: date | None,
+    fmt: str,
+    out: Path | None,
+    png: bool = False,
 ) -> Path:
-    """Write the daily report of ``day`` (default: the latest session) and return its path."""
+    """Write the daily report of ``day`` (default: the latest session) and return its path;
+    with ``png`` also its charts as PNG files beside it (kaleido + a local Chromium)."""
     store = Store.open(config.database.url)
     try:
         tracker = make_tracker(config, store, clock, load_benchmark(config))
@@ -59,7 +65,10 @@ def run_report(
         if not tracker.calendar.is_trading_day(session):
             raise ValueError(f"{session} is not a NYSE session")
         report = build_report(tracker, session)
-        return write_report(report, out or config.performance.report_dir, fmt)
+        path = write_report(report, out or config.performance.report_dir, fmt)
+        if png:
+            write_pngs(report, path.parent)
+        return path
     finally:
         store.close()
 

@@ -176,8 +176,9 @@ def test_a_scripted_day_on_the_bus_produces_the_expected_alert_sequence(
     bus.publish(OrderFilled(client_order_id=ClientOrderId("c1"), fill_id=FillId("f1"), ticker=aapl,
                             side=Side.SELL, quantity=10, price=Decimal("171"),
                             commission=Decimal("1"), **ts))  # fmt: skip
+    stop = ExitReason.STOP_LOSS
     bus.publish(PositionClosed(ticker=aapl, quantity=10, exit_price=Decimal("171"),
-                               realized_pnl=Decimal("-91"), reason=ExitReason.STOP_LOSS, **ts))  # fmt: skip
+                               realized_pnl=Decimal("-91"), reason=stop, **ts))  # fmt: skip
     bus.publish(SystemStopped(reason="end of session", **ts))
     alerts.close()
     titles = []

@@ -37,17 +37,42 @@ def seed(store: Store) -> None:
     with store.unit_of_work() as uow:
         for i, day in enumerate(DAYS):
             eq = Decimal(100_000 + 150 * i - (4_000 if 20 <= i < 30 else 0))
-            uow.equity.add(EquitySnapshot(
-                ts=CAL.session_close(day), kind="daily", equity=eq, cash=eq / 2,
-                positions_value=eq / 2, realized_pnl=Decimal(0), unrealized_pnl=Decimal(0)))
-        uow.trades.add(TradeRecord(
-            ticker=Ticker("MSFT"), entry_date=date(2024, 3, 20), exit_date=DAY,
-            entry_price=Decimal("400"), exit_price=Decimal("380"), quantity=5,
-            pnl=Decimal("-102"), pnl_pct=-0.05, hold_days=6, commission=Decimal("2"),
-            exit_reason=ExitReason.STOP_LOSS, created_at=CAL.session_close(DAY)))
-        uow.risk_events.add(RiskEventRecord(
-            ts=CAL.session_close(DAY) - timedelta(hours=1), event_type="breach",
-            severity=Severity.WARNING, message="sector exposure 58% of 60%", rule="sector"))
+            uow.equity.add(
+                EquitySnapshot(
+                    ts=CAL.session_close(day),
+                    kind="daily",
+                    equity=eq,
+                    cash=eq / 2,
+                    positions_value=eq / 2,
+                    realized_pnl=Decimal(0),
+                    unrealized_pnl=Decimal(0),
+                )
+            )
+        uow.trades.add(
+            TradeRecord(
+                ticker=Ticker("MSFT"),
+                entry_date=date(2024, 3, 20),
+                exit_date=DAY,
+                entry_price=Decimal("400"),
+                exit_price=Decimal("380"),
+                quantity=5,
+                pnl=Decimal("-102"),
+                pnl_pct=-0.05,
+                hold_days=6,
+                commission=Decimal("2"),
+                exit_reason=ExitReason.STOP_LOSS,
+                created_at=CAL.session_close(DAY),
+            )
+        )
+        uow.risk_events.add(
+            RiskEventRecord(
+                ts=CAL.session_close(DAY) - timedelta(hours=1),
+                event_type="breach",
+                severity=Severity.WARNING,
+                message="sector exposure 58% of 60%",
+                rule="sector",
+            )
+        )
     # fmt: skip
 
 
@@ -107,10 +132,13 @@ def test_report_command_writes_markdown_and_html(tmp_path: Path) -> None:
     text = md.read_text()
     assert text.startswith("# Daily report 2024-03-28") and "| MSFT |" in text
     assert "STOP_LOSS" in text and "sector exposure" in text
-    result = runner.invoke(app, ["report", "--date", "2024-03-28", "--out", str(tmp_path)],
+    png = ["--png"] if Path(CHROMIUM).exists() else []
+    result = runner.invoke(app, ["report", "--date", "2024-03-28", "--out", str(tmp_path), *png],
                            env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report-2024-03-28.html").read_text()
+    if png:  # kaleido renders the charts with the same Debian chromium
+        assert (tmp_path / "equity-2024-03-28.png").read_bytes().startswith(b"\x89PNG")
     assert EQUITY_CHART_ID in page and "<script src=" not in page  # plotly.js inline
     closed = runner.invoke(app, ["report", "--date", "2024-03-29", "--out", str(tmp_path)],
                            env=env)  # fmt: skip
