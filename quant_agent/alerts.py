@@ -191,6 +191,10 @@ class AlertManager:
         )
         return True
 
+    @property
+    def sends_daily_report(self) -> bool:
+        return self._config.send_daily_report
+
     def subscribe(self, bus: EventBus) -> None:
         """Alert on the bus events the rules cover."""
         for event_type in ALERTED_EVENTS:
@@ -227,7 +231,9 @@ class AlertManager:
         return sent
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send pending summaries, deliver what is queued, and stop the worker."""
+        """Send pending summaries, deliver what is queued, and stop the worker (idempotent)."""
+        if self._stop.is_set():
+            return
         self.flush_summaries(force=True)
         self.drain(timeout)
         self._stop.set()
@@ -278,6 +284,9 @@ class AlertManager:
         return queued
 
     def _enqueue(self, channel: Channel, level: Severity, title: str, body: str) -> int:
+        if self._stop.is_set():
+            log.warning("alert manager closed; dropped %r for %s", title, channel.label)
+            return 0
         with self._idle:
             self._pending += 1
         try:

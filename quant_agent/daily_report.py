@@ -201,14 +201,15 @@ def run_after_close_report(
     fmt: str = "html",
     alerts: AlertManager | None = None,
 ) -> Path:
-    """Write ``day``'s report into ``out_dir`` and, with ``alerts``, send its summary.
+    """Write ``day``'s report into ``out_dir`` and, with ``alerts`` (unless their
+    ``send_daily_report`` is off), send its summary.
 
     The runner calls this once per session after the close (issue 5). Never raises for a
     delivery problem: alerts are queued and delivered off the loop.
     """
     report = build_report(tracker, day)
     path = write_report(report, out_dir, fmt)
-    if alerts is not None:
+    if alerts is not None and alerts.sends_daily_report:
         alerts.alert(
             Severity.INFO,
             f"{summary_text(report)}\nReport: {path}",

@@ -67,7 +67,13 @@ def run_report(
         report = build_report(tracker, session)
         path = write_report(report, out or config.performance.report_dir, fmt)
         if png:
-            write_pngs(report, path.parent)
+            try:
+                write_pngs(report, path.parent)
+            except Exception as exc:  # noqa: BLE001 - kaleido/choreographer raise many types
+                raise ValueError(
+                    f"PNG export failed ({type(exc).__name__}: {exc}); it needs a local "
+                    f"Chrome/Chromium (Debian: apt-get install chromium). HTML written: {path}"
+                ) from None
         return path
     finally:
         store.close()
