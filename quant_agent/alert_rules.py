@@ -10,7 +10,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from quant_agent.core.enums import ExitReason, Severity
+from quant_agent.core.enums import ExitReason, Severity, TradingState
 from quant_agent.core.events import (
     ApiErrorOccurred,
     ConnectionStatusChanged,
@@ -120,6 +120,7 @@ def describe(event: object) -> AlertSpec | None:
                 "trading_state_changed",
                 f"Trading {event.current.value}",
                 f"{event.previous.value} -> {event.current.value}: {event.reason}",
+                Severity.CRITICAL if event.current is TradingState.HALTED else Severity.INFO,
             )
         case FeedStatusChanged(healthy=False):
             spec = AlertSpec("data_feed_issue", f"Data feed issue: {event.feed}", event.message)

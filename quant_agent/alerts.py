@@ -15,7 +15,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +34,7 @@ from quant_agent.config import AlertsConfig
 from quant_agent.core.bus import EventBus
 from quant_agent.core.clock import Clock
 from quant_agent.core.enums import Severity
+from quant_agent.core.events import RiskBreach
 from quant_agent.logs import scrub
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,6 @@ class Channel:
     attempts: int = 0
     delivered: int = 0
     failed: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_url(cls, url: str, throttle: ChannelThrottle) -> Channel:
@@ -209,7 +209,7 @@ class AlertManager:
         closing = ("position_closed", "stop_loss_hit", "take_profit_hit")
         if spec.event_type in closing and not self._config.alert_on_exit:
             return
-        if type(event).__name__ == "RiskBreach" and not self._config.alert_on_risk_breach:
+        if isinstance(event, RiskBreach) and not self._config.alert_on_risk_breach:
             return
         self.alert(spec.level, spec.message, event_type=spec.event_type, title=spec.title)
 

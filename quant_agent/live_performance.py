@@ -118,7 +118,9 @@ class LivePerformanceTracker:
 
     def session_of(self, when: datetime) -> date:
         """The last session on or before ``when``'s New York date."""
-        local = ensure_utc(when).astimezone(self._calendar.tz).date()
+        return self._session_of_date(ensure_utc(when).astimezone(self._calendar.tz).date())
+
+    def _session_of_date(self, local: date) -> date:
         if self._calendar.is_trading_day(local):
             return local
         return self._calendar.previous_trading_day(local)
@@ -180,7 +182,9 @@ class LivePerformanceTracker:
         frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
         if kind == "intraday":
             return frame.set_index("ts")
-        frame["session"] = pd.to_datetime([self.session_of(ts) for ts in frame["ts"]])
+        local = frame["ts"].dt.tz_convert(self._calendar.tz).dt.tz_localize(None).dt.normalize()
+        sessions = {day: pd.Timestamp(self._session_of_date(day.date())) for day in local.unique()}
+        frame["session"] = pd.to_datetime(local.map(sessions))
         daily = frame.groupby("session", sort=True).last()
         daily.index.name = "session"
         if start is not None:

@@ -190,3 +190,24 @@ def test_spy_comparison_on_the_real_series_gives_the_hand_computed_returns(
     b = raw.loc["2024-01-02":"2024-06-28"].pct_change().dropna().to_numpy()
     assert result.beta == pytest.approx(np.polyfit(b, s, 1)[0], abs=1e-9)
     assert result.correlation == pytest.approx(np.corrcoef(s, b)[0, 1], abs=1e-9)
+
+
+def test_an_empty_store_gives_the_initial_capital_and_undefined_ratios(store: Store) -> None:
+    clock = SimClock(CAL.session_close(date(2024, 3, 28)))
+    tracker = LivePerformanceTracker(store, clock, CAL, PerformanceConfig(),
+                                     initial_capital=Decimal("50000"))  # fmt: skip
+    m = tracker.calculate_metrics()
+    assert (m.equity, m.pnl_today, m.total_return, m.trades_all) == (50_000.0, 0.0, 0.0, 0)
+    assert math.isnan(m.sharpe) and math.isnan(m.win_rate_all) and m.max_drawdown == 0.0
+
+
+def test_update_daily_pnl_stores_a_snapshot_and_returns_the_days_pnl(store: Store) -> None:
+    clock = SimClock(CAL.session_close(date(2024, 3, 27)))
+    tracker = LivePerformanceTracker(store, clock, CAL, PerformanceConfig(),
+                                     initial_capital=Decimal("100000"))  # fmt: skip
+    money = {"cash": Decimal(0), "positions_value": Decimal(0),
+             "realized_pnl": Decimal(0), "unrealized_pnl": Decimal(0)}  # fmt: skip
+    assert tracker.update_daily_pnl(Decimal("101000"), kind="daily", **money) == 1000.0
+    clock.set(datetime(2024, 3, 28, 15, 0, tzinfo=UTC))
+    assert tracker.update_daily_pnl(Decimal("100500"), **money) == -500.0
+    assert len(tracker.get_equity_curve("intraday")) == 2
