@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 
@@ -35,7 +35,7 @@ from quant_agent.core.bus import EventBus
 from quant_agent.core.clock import Clock
 from quant_agent.core.enums import Severity
 from quant_agent.core.events import RiskBreach
-from quant_agent.logs import scrub
+from quant_agent.logs import add_secrets, scrub
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,27 @@ _NOTIFY_TYPE = {
 def split_urls(text: str | None) -> list[str]:
     """Split ``QA_ALERT_URLS`` on spaces and commas."""
     return [part for part in re.split(r"[\s,]+", text or "") if part]
+
+
+_SECRET_QUERY_KEYS = ("key", "token", "secret", "pass", "sid", "auth", "webhook")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of an Apprise URL that may be secret: the URL, its password, its path
+    segments (webhook ids and tokens) and its key/token query values; scrubbed from every log line."""
+    parts = urlsplit(url)
+    found = [url, unquote(parts.password or ""), unquote(parts.username or "")]
+    found += [unquote(p) for p in parts.path.split("/") if len(p) >= 8]
+    found += [
+        v for k, v in parse_qsl(parts.query) if any(w in k.lower() for w in _SECRET_QUERY_KEYS)
+    ]
+    if (
+        parts.hostname
+        and parts.hostname not in {"localhost", "127.0.0.1"}
+        and "." not in parts.hostname
+    ):
+        found.append(parts.hostname)  # discord://WEBHOOK_ID/TOKEN keeps its id as the "host"
+    return [f for f in found if f]
 
 
 def channel_kind(url: str) -> str:
@@ -125,6 +146,7 @@ class AlertManager:
         self._config = config
         self._clock = clock
         all_urls = configured_urls(config) if urls is None else list(urls)
+        add_secrets(secret for url in all_urls for secret in url_secrets(url))
         self.channels = [
             Channel.from_url(u, ChannelThrottle(config.rate_limit_count, config.rate_limit_seconds))
             for u in all_urls

@@ -113,3 +113,17 @@ def test_an_alert_url_in_the_yaml_is_refused(tmp_path) -> None:  # noqa: ANN001
     path.write_text("alerts:\n  urls: json://127.0.0.1/\n")
     with pytest.raises(ConfigError, match="secret"):
         load_config(path, environ={}, dotenv_path=None)
+
+
+def test_the_secret_parts_of_alert_urls_are_scrubbed_from_logs() -> None:
+    from quant_agent.alerts import AlertManager
+    from quant_agent.core.clock import SimClock
+    from quant_agent.logs import scrub
+
+    manager = AlertManager(AlertsConfig(), SimClock(T0), urls=[
+        "discord://4174296324183/AbCdEfTokenXyz123", "mailtos://me:pa55word@smtp.example.com",
+    ])  # fmt: skip
+    manager.close()
+    line = scrub("POST https://discord.com/api/webhooks/4174296324183/AbCdEfTokenXyz123 pa55word")
+    assert "AbCdEfTokenXyz123" not in line and "4174296324183" not in line
+    assert "pa55word" not in line
