@@ -61,7 +61,7 @@ _SECRET_QUERY_KEYS = ("key", "token", "secret", "pass", "sid", "auth", "webhook"
 
 def url_secrets(url: str) -> list[str]:
     """The parts of an Apprise URL that may be secret: the URL, its password, its path
-    segments (webhook ids and tokens) and its key/token query values; scrubbed from every log line."""
+    segments (webhook ids and tokens) and its key/token query values; logs scrub them."""
     parts = urlsplit(url)
     found = [url, unquote(parts.password or ""), unquote(parts.username or "")]
     found += [unquote(p) for p in parts.path.split("/") if len(p) >= 8]
