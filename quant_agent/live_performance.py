@@ -306,6 +306,22 @@ class LivePerformanceTracker:
             beta=beta, correlation=corr,
         )  # fmt: skip
 
+    def monthly_returns(self) -> pd.Series:
+        """Return per calendar month of the session curve (first month from its first close)."""
+        equity = self.get_equity_curve("daily")["equity"]
+        if equity.empty:
+            return pd.Series(dtype=float)
+        month_end = equity.groupby(equity.index.to_period("M")).last()
+        return month_end / month_end.shift(1, fill_value=equity.iloc[0]) - 1.0
+
+    def pnl_by_exit_reason(self) -> pd.Series:
+        """Total trade P&L per exit reason (for the dashboard's Performance page)."""
+        pnl: dict[str, float] = {}
+        for trade in self.trades():
+            key = trade.exit_reason.value
+            pnl[key] = pnl.get(key, 0.0) + float(trade.pnl)
+        return pd.Series(pnl, dtype=float).sort_index()
+
     def generate_daily_report(self, day: date | None = None) -> Any:
         """Collect the data of ``day``'s report (default: the clock's session)."""
         from quant_agent.daily_report import build_report

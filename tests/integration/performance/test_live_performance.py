@@ -211,3 +211,12 @@ def test_update_daily_pnl_stores_a_snapshot_and_returns_the_days_pnl(store: Stor
     clock.set(datetime(2024, 3, 28, 15, 0, tzinfo=UTC))
     assert tracker.update_daily_pnl(Decimal("100500"), **money) == -500.0
     assert len(tracker.get_equity_curve("intraday")) == 2
+
+
+def test_monthly_returns_and_pnl_by_exit_reason(tracker: LivePerformanceTracker) -> None:
+    at = dict(zip(SESSIONS, EQUITY, strict=True))
+    months = tracker.monthly_returns()
+    assert [str(p) for p in months.index] == ["2024-02", "2024-03", "2024-04"]
+    assert months.iloc[0] == pytest.approx(at[date(2024, 2, 29)] / EQUITY[0] - 1, abs=TOL)
+    assert months.iloc[1] == pytest.approx(at[date(2024, 3, 28)] / at[date(2024, 2, 29)] - 1)
+    assert tracker.pnl_by_exit_reason().to_dict() == {"TAKE_PROFIT": 500.0}
