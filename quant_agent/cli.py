@@ -29,7 +29,9 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 data_app = typer.Typer(help="Validate market data files.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alert channels (Apprise URLs).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 
@@ -219,6 +221,56 @@ def scan_cmd(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     raise typer.Exit(code)
+
+
+@app.command("report")
+def report_cmd(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Session YYYY-MM-DD (default: the latest).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "html",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="File (.html/.md) or folder (default: performance.report_dir)."),
+    ] = None,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the charts as PNG (needs chromium).")
+    ] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Write the daily performance report (metrics, trades, positions, risk, charts)."""
+    from quant_agent.report_command import run_report
+
+    if fmt not in {"html", "md"}:
+        err.print(f"[bold red]error:[/] --format must be html or md, got {fmt!r}")
+        raise typer.Exit(2)
+    config = _load(config_path)
+    try:
+        session = date.fromisoformat(day) if day else None
+        path = run_report(config, LiveClock(), session, fmt, out, png)
+    except (ConfigError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"report written to {path}", highlight=False)
+
+
+@alerts_app.command("test")
+def alerts_test(config_path: ConfigOption = None) -> None:
+    """Send a test alert on every configured channel and say which arrived."""
+    from quant_agent.report_command import send_test_alerts
+
+    config = _load(config_path)
+    try:
+        lines = send_test_alerts(config, LiveClock())
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if not lines:
+        err.print("no alert channel configured (set QA_ALERT_URLS or the alerts section)")
+        raise typer.Exit(1)
+    for line in lines:
+        console.print(line, highlight=False)
+    raise typer.Exit(0 if all(line.endswith("delivered") for line in lines) else 1)
 
 
 @app.command("dashboard")

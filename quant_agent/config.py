@@ -184,12 +184,93 @@ class TradePlanConfig(Section):
     cap_includes_commission: bool = True
 
 
+AlertLevel = Literal["INFO", "WARNING", "CRITICAL"]
+ChannelKind = Literal["email", "sms", "webhook"]
+ALL_CHANNELS: tuple[ChannelKind, ...] = ("email", "sms", "webhook")
+
+
+class AlertRule(Section):
+    """How one kind of event is alerted: its level and the channel kinds it may go to."""
+
+    level: AlertLevel = "INFO"
+    channels: tuple[ChannelKind, ...] = ALL_CHANNELS
+    enabled: bool = True
+
+
+def _rule(level: AlertLevel, *channels: ChannelKind) -> AlertRule:
+    return AlertRule(level=level, channels=channels or ALL_CHANNELS)
+
+
+DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
+    "new_signal": _rule("INFO", "webhook"),
+    "position_opened": _rule("INFO"),
+    "position_closed": _rule("INFO"),
+    "stop_loss_hit": _rule("WARNING"),
+    "take_profit_hit": _rule("INFO"),
+    "daily_loss_approaching": _rule("WARNING"),
+    "daily_loss_limit": _rule("CRITICAL"),
+    "position_size_exceeded": _rule("WARNING"),
+    "correlation_breach": _rule("WARNING"),
+    "buying_power_low": _rule("WARNING"),
+    "risk_breach": _rule("WARNING"),
+    "trading_state_changed": _rule("WARNING"),
+    "connection_lost": _rule("CRITICAL"),
+    "api_error": _rule("WARNING"),
+    "data_feed_issue": _rule("WARNING"),
+    "handler_failed": _rule("CRITICAL"),
+    "startup": _rule("INFO"),
+    "shutdown": _rule("INFO"),
+    "daily_report": _rule("INFO", "email", "webhook"),
+    "manual": _rule("INFO"),
+}
+
+
+DEFAULT_CHANNEL_MIN_LEVEL: dict[ChannelKind, AlertLevel] = {
+    "email": "INFO",
+    "sms": "CRITICAL",
+    "webhook": "INFO",
+}
+
+
 class AlertsConfig(Section):
     email_enabled: bool = False
     email_to: str | None = None
     alert_on_entry: bool = True
     alert_on_exit: bool = True
     alert_on_risk_breach: bool = True
+    # Delivery (docs/OPERATIONS.md, "Alerts and reports").
+    email_from: str = "quant-agent@localhost"
+    smtp_host: str | None = None  # with email_enabled and email_to: mailtos://smtp_host
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    sms_from: str | None = None  # Twilio sender number (+15551234567)
+    sms_to: str | None = None
+    subject_prefix: str = "[quant-agent]"
+    min_level: AlertLevel = "INFO"
+    channel_min_level: dict[ChannelKind, AlertLevel] = Field(
+        default_factory=lambda: dict(DEFAULT_CHANNEL_MIN_LEVEL)
+    )
+    rules: dict[str, AlertRule] = Field(default_factory=lambda: dict(DEFAULT_ALERT_RULES))
+    rate_limit_count: int = Field(default=10, ge=1, le=10_000)  # per channel per window
+    rate_limit_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    dedup_window_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    daily_loss_warn_fraction: float = Field(default=0.8, gt=0, lt=1)
+    send_attempts: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: float = Field(default=2.0, ge=0, le=600)
+    queue_size: int = Field(default=10_000, ge=10)
+    send_daily_report: bool = True
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, AlertRule]) -> dict[str, AlertRule]:
+        unknown = sorted(set(value) - set(DEFAULT_ALERT_RULES))
+        if unknown:
+            raise ValueError(
+                f"unknown alert rule(s) {', '.join(unknown)}; "
+                f"known: {', '.join(DEFAULT_ALERT_RULES)}"
+            )
+        return {**DEFAULT_ALERT_RULES, **value}
+
     # Secrets: environment or .env only.
     discord_webhook: SecretStr | None = None
     slack_webhook: SecretStr | None = None
@@ -197,6 +278,15 @@ class AlertsConfig(Section):
     twilio_account_sid: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None
     urls: SecretStr | None = None  # Apprise URLs, space or comma separated (QA_ALERT_URLS)
+
+
+class PerformanceConfig(Section):
+    """Performance tracking and the daily report."""
+
+    risk_free_rate: float = Field(default=0.0, ge=-0.05, le=0.5)  # annual, 0.04 = 4 %
+    benchmark: str = "SPY"
+    report_dir: Path = Path("var/reports")
+    report_format: Literal["html", "md"] = "html"
 
 
 class DataConfig(Section):
@@ -270,6 +360,7 @@ class LiveTradingConfig(Section):
     schedule: ScheduleConfig = ScheduleConfig()
     filters: FiltersConfig = FiltersConfig()
     alerts: AlertsConfig = AlertsConfig()
+    performance: PerformanceConfig = PerformanceConfig()
     data: DataConfig = DataConfig()
     broker: BrokerConfig = BrokerConfig()
     orders: OrdersConfig = OrdersConfig()

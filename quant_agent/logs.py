@@ -24,6 +24,12 @@ def scrub(text: str) -> str:
     return text
 
 
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Scrub these values too from now on (e.g. the parts of each alert URL)."""
+    merged = set(_secrets) | {s for s in secrets if s and len(s) >= 4}
+    _secrets[:] = sorted(merged, key=len, reverse=True)
+
+
 class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -141,3 +141,52 @@ class HandlerFailed(Event):
     handler: str
     event_type: str
     error: str
+
+
+# --- system, feeds, signals (alerts listen to these) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalGenerated(Event):
+    """A scan selected a new entry signal."""
+
+    ticker: Ticker
+    score: float
+    entry_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedStatusChanged(Event):
+    """The quote feed became healthy or unhealthy (stale, gaps, invalid quotes)."""
+
+    feed: str
+    healthy: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionStatusChanged(Event):
+    """A connection to an outside service (broker, stream) was lost or restored."""
+
+    service: str
+    connected: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiErrorOccurred(Event):
+    """An outside API answered with an error the system could not absorb silently."""
+
+    service: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemStarted(Event):
+    mode: str  # "paper" or "live"
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemStopped(Event):
+    reason: str = ""
