@@ -3,8 +3,9 @@
 Edge code. It owns the replay timeline: for each session of the window, the scans at their
 scheduled times (``scheduler.scan_times_on``), the quote batches of ``ReplayFeed`` and the
 close, each a step at a simulated instant. Before a step the ``SimClock`` moves to it;
-after it, the step's position is written to ``system_state`` (``runner.cursor``), so a
-replay that crashed resumes after the last finished step with the same command. After
+after it, the step's instant is written to ``system_state`` (``runner.cursor``), so a
+replay that crashed resumes after the last finished step with the same command (steps at
+or before the cursor are skipped whatever the window: the venue cannot go back in time). After
 every step the ``commands`` table is polled and each command's result recorded; equity
 snapshots are written every ``runner.snapshot_minutes`` of simulated time and at each
 close. SIGINT/SIGTERM stop it after the current step, gracefully (protective orders stay
@@ -65,7 +66,7 @@ class Step:
     """One step of the replay timeline: ``kind`` is "scan", "quotes" or "close"."""
 
     at: datetime
-    seq: int
+    rank: int  # steps at one instant: scan (0), quotes (1), close (2)
     kind: str
     scan: ScanKind | None = None
     batch: QuoteBatch | None = None
@@ -181,10 +182,9 @@ def timeline(
     history: HistoryStore, calendar: MarketCalendar, config: LiveTradingConfig,
     start: date, end: date,
 ) -> Iterator[Step]:  # fmt: skip
-    """Every step of the replay of ``start``..``end`` in time order, numbered."""
+    """Every step of the replay of ``start``..``end`` in time order."""
     sessions = [d for d in calendar.trading_days(start, end)
                 if pd.Timestamp(d) in history.dates]  # fmt: skip
-    seq = 0
     for day in sessions:
         steps: list[tuple[datetime, int, str, ScanKind | None, QuoteBatch | None]] = []
         for due in scan_times_on(day, config.schedule):
@@ -195,9 +195,8 @@ def timeline(
         close = min(calendar.session_close(day),
                     datetime.combine(day, CLOSE_TIME, tzinfo=NEW_YORK).astimezone(UTC))
         steps.append((close, 2, "close", None, None))
-        for at, _, kind, scan, batch in sorted(steps, key=lambda s: (s[0], s[1])):
-            seq += 1
-            yield Step(at, seq, kind, scan, batch)
+        for at, rank, kind, scan, batch in sorted(steps, key=lambda s: (s[0], s[1])):
+            yield Step(at, rank, kind, scan, batch)
 
 
 def stored_cursor(store: Store) -> tuple[datetime, int] | None:
@@ -205,7 +204,7 @@ def stored_cursor(store: Store) -> tuple[datetime, int] | None:
         value = uow.system_state.get(CURSOR_KEY)
     if not value:
         return None
-    return datetime.fromisoformat(value["at"]), int(value["seq"])
+    return datetime.fromisoformat(value["at"]), int(value["rank"])
 
 
 class Runner:
@@ -256,7 +255,7 @@ class Runner:
         previous: datetime | None = None
         resume_day = self._cursor[0].astimezone(NEW_YORK).date() if self._cursor else None
         for step in timeline(self._history, self._calendar, self._config, *self._window):
-            if self._cursor and step.seq <= self._cursor[1]:
+            if self._cursor and (step.at, step.rank) <= self._cursor:
                 if step.batch is not None and step.at.astimezone(NEW_YORK).date() == resume_day:
                     self._warm(step.batch)  # rebuild today's partial bars and marks
                 continue
@@ -329,7 +328,7 @@ class Runner:
 
     def _save_cursor(self, step: Step) -> None:
         with self._store.unit_of_work() as uow:
-            uow.system_state.set(CURSOR_KEY, {"at": step.at, "seq": step.seq}, step.at)
+            uow.system_state.set(CURSOR_KEY, {"at": step.at, "rank": step.rank}, step.at)
 
     # --- commands and snapshots --------------------------------------------------------
 
