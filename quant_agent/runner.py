@@ -250,8 +250,7 @@ class Runner:
         engine = self.engine
         if self._cursor:
             self.summary.resumed_from = self._cursor[0].isoformat()
-        engine.executor.start()
-        self._apply_commands()
+        started = False
         previous: datetime | None = None
         resume_day = self._cursor[0].astimezone(NEW_YORK).date() if self._cursor else None
         for step in timeline(self._history, self._calendar, self._config, *self._window):
@@ -265,12 +264,19 @@ class Runner:
             await self._pace(previous, step.at)
             previous = step.at
             engine.clock.set(max(step.at, engine.clock.now()))
+            if not started:  # at the first step's time: a resumed order is sent then
+                engine.executor.start()
+                self._apply_commands()
+                started = True
             self._do(step)
             self._save_cursor(step)
             self._apply_commands()
             self.summary.steps += 1
             self._crash("event")
             await asyncio.sleep(0)
+        if not started:
+            engine.executor.start()
+            self._apply_commands()
         engine.executor.shutdown()
         self._snapshot("intraday")
         return self._finish()
