@@ -118,10 +118,14 @@ def main() -> None:
               "(100 tickers, 3 positions; target >= 150,000)")  # fmt: skip
         print(f"with paper venue: {throughput(desk, 100_000, True):>12,.0f} quotes/s")
         to_fill, to_trade = latency(desk, 200)
-        print(f"quote -> exit fill at venue   : p50 {pct(to_fill, 50):.3f} ms  "
-              f"p99 {pct(to_fill, 99):.3f} ms  (n={len(to_fill)}; target p99 <= 1 ms)")
-        print(f"quote -> position closed+trade: p50 {pct(to_trade, 50):.3f} ms  "
-              f"p99 {pct(to_trade, 99):.3f} ms")
+        print(
+            f"quote -> exit fill at venue   : p50 {pct(to_fill, 50):.3f} ms  "
+            f"p99 {pct(to_fill, 99):.3f} ms  (n={len(to_fill)}; target p99 <= 1 ms)"
+        )
+        print(
+            f"quote -> position closed+trade: p50 {pct(to_trade, 50):.3f} ms  "
+            f"p99 {pct(to_trade, 99):.3f} ms"
+        )
         desk.store.close()
 
 

@@ -80,9 +80,7 @@ class PositionManager:
         with self._store.unit_of_work() as uow:
             everything = uow.positions.list_all()
         self._open = {p.ticker: p for p in everything if p.is_open}
-        self._realized_closed = sum(
-            (p.net_realized_pnl for p in everything if not p.is_open), ZERO
-        )
+        self._realized_closed = sum((p.net_realized_pnl for p in everything if not p.is_open), ZERO)
 
     # --- queries -----------------------------------------------------------------------
 
@@ -112,9 +110,13 @@ class PositionManager:
     def get_position_summary(self) -> list[dict[str, Any]]:
         return [
             {
-                "ticker": p.ticker, "quantity": p.quantity, "entry_price": p.avg_entry_price,
-                "last_price": p.last_price, "stop_loss": p.stop_loss,
-                "take_profit": p.take_profit, "sector": p.sector,
+                "ticker": p.ticker,
+                "quantity": p.quantity,
+                "entry_price": p.avg_entry_price,
+                "last_price": p.last_price,
+                "stop_loss": p.stop_loss,
+                "take_profit": p.take_profit,
+                "sector": p.sector,
                 "unrealized_pnl": p.unrealized_pnl(p.last_price) if p.last_price else None,
                 "opened_at": p.opened_at,
             }  # fmt: skip

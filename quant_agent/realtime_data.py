@@ -113,8 +113,15 @@ def bar_quotes(bar: Bar, session: date) -> list[Quote]:
         at = datetime.combine(session, when, tzinfo=NEW_YORK).astimezone(UTC)
         price: Decimal = getattr(bar, field)
         quotes.append(
-            Quote(ticker=bar.ticker, bid=price, ask=price, last=price, volume=bar.volume,
-                  ts_event=at, ts_init=at)  # fmt: skip
+            Quote(
+                ticker=bar.ticker,
+                bid=price,
+                ask=price,
+                last=price,
+                volume=bar.volume,
+                ts_event=at,
+                ts_init=at,
+            )  # fmt: skip
         )
     return quotes
 
@@ -147,8 +154,15 @@ class ReplayFeed:
                 if at is None:
                     continue
                 by_time.setdefault(at, []).append(
-                    Quote(ticker=bar.ticker, bid=bar.close, ask=bar.close, last=bar.close,
-                          volume=bar.volume, ts_event=at, ts_init=at)  # fmt: skip
+                    Quote(
+                        ticker=bar.ticker,
+                        bid=bar.close,
+                        ask=bar.close,
+                        last=bar.close,
+                        volume=bar.volume,
+                        ts_event=at,
+                        ts_init=at,
+                    )  # fmt: skip
                 )
         else:
             for ticker in sorted(self._daily[session]):

@@ -8,7 +8,7 @@ executor turns the differences into ordinary events and risk events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from quant_agent.core.events import OrderFilled
@@ -28,10 +28,11 @@ class FillDiff:
 
 
 def diff_fills(
-    reported: Iterable[OrderFilled], recorded_ids: set[str], known_orders: set[str]
+    reported: Iterable[OrderFilled], recorded_ids: Set[str], known_orders: Set[str]
 ) -> FillDiff:
     """Split the venue's fills we have not recorded into ours and strays."""
-    missing, strays = [], []
+    missing: list[OrderFilled] = []
+    strays: list[OrderFilled] = []
     for fill in reported:
         if fill.fill_id in recorded_ids:
             continue

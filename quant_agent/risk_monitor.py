@@ -83,7 +83,8 @@ class RiskDecision:
 
 
 class RiskRule(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def check(self, request: EntryRequest, view: PortfolioView, now: datetime) -> str | None:
         """Return why the entry must be refused, or None."""
@@ -208,8 +209,11 @@ def calculate_var(
     hist = -float(np.quantile(pnl, 1 - confidence))
     z = 1.6448536269514722 if confidence == 0.95 else float(_z(confidence))
     param = -(float(pnl.mean()) - z * float(pnl.std(ddof=1))) if len(pnl) > 1 else 0.0
-    to_money = lambda x: Decimal(str(round(max(x, 0.0), 2)))  # noqa: E731
-    return VaR(to_money(hist), to_money(param), len(pnl))
+    return VaR(_money(hist), _money(param), len(pnl))
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(max(value, 0.0), 2)))
 
 
 def _z(confidence: float) -> float:

@@ -94,7 +94,7 @@ class Summary:
 
 def _plain(summary: Summary) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in Summary.__slots__:  # type: ignore[attr-defined]
+    for name in Summary.__slots__:
         value = getattr(summary, name)
         if isinstance(value, tuple):
             value = [v.isoformat() for v in value]
@@ -190,13 +190,15 @@ def timeline(
         for due in scan_times_on(day, config.schedule):
             steps.append((due.at, 0, "scan", due.kind, None))
         feed = ReplayFeed({day: session_bars(history, day)})
-        for batch in feed.session_batches(day):
-            steps.append((batch.at, 1, "quotes", None, batch))
-        close = min(calendar.session_close(day),
-                    datetime.combine(day, CLOSE_TIME, tzinfo=NEW_YORK).astimezone(UTC))
+        for quotes in feed.session_batches(day):
+            steps.append((quotes.at, 1, "quotes", None, quotes))
+        close = min(
+            calendar.session_close(day),
+            datetime.combine(day, CLOSE_TIME, tzinfo=NEW_YORK).astimezone(UTC),
+        )
         steps.append((close, 2, "close", None, None))
-        for at, rank, kind, scan, batch in sorted(steps, key=lambda s: (s[0], s[1])):
-            yield Step(at, rank, kind, scan, batch)
+        for at, rank, kind, scan, found in sorted(steps, key=lambda s: (s[0], s[1])):
+            yield Step(at, rank, kind, scan, found)
 
 
 def stored_cursor(store: Store) -> tuple[datetime, int] | None:

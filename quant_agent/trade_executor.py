@@ -123,8 +123,8 @@ class TradeExecutor:
         return notes
 
     def _reconcile_positions(self) -> list[str]:
-        local = {p.ticker: p.quantity for p in self._positions.get_active_positions()}
-        venue = {p.ticker: p.quantity for p in self._broker.positions()}
+        local = {str(p.ticker): p.quantity for p in self._positions.get_active_positions()}
+        venue = {str(p.ticker): p.quantity for p in self._broker.positions()}
         notes = []
         for m in diff_positions(local, venue):
             message = (f"position {m.ticker}: we hold {m.local}, the broker reports {m.broker}; "

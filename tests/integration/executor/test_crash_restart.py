@@ -47,6 +47,7 @@ def state(url: str) -> dict[str, Any]:
     store = Store.open(url, upgrade=False)
     try:
         with store.engine.connect() as conn:
+
             def rows(table: sa.Table, *cols: str) -> list[tuple[Any, ...]]:
                 stmt = sa.select(*(table.c[c] for c in cols)).order_by(*(table.c[c] for c in cols))
                 return [tuple(_text(v) for v in r) for r in conn.execute(stmt)]
