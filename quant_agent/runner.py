@@ -364,9 +364,11 @@ class Runner:
             risk.halt_trading(reason)
         elif kind is CommandKind.CLOSE_POSITION:
             ticker = str(payload["ticker"]).upper()
+            if self.engine.positions.get(ticker) is None:
+                raise LookupError(f"no open position in {ticker}")
             order = executor.execute_exit(ticker, ExitReason.MANUAL)
             if order is None:
-                raise LookupError(f"no open position in {ticker}")
+                return f"exit of {ticker} pending: sent when the market can take it"
             return f"exit order {order.client_order_id} {order.status}"
         elif kind is CommandKind.SCAN:
             report = self.run_scan(ScanKind.PREMARKET)

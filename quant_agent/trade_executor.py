@@ -24,12 +24,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from quant_agent.brokers.base import Broker
+from quant_agent.brokers.hours import order_window
+from quant_agent.brokers.paper import CalendarFor, default_calendar_for
 from quant_agent.config import SignalsConfig, TradingConfig
 from quant_agent.core.bus import EventBus
 from quant_agent.core.clock import Clock
-from quant_agent.core.enums import ExitReason, OrderRole, OrderType, Severity, Side
+from quant_agent.core.enums import ExitReason, OrderRole, OrderType, Severity, Side, TimeInForce
 from quant_agent.core.errors import OperationalError, OrderValidationError, TransientBrokerError
 from quant_agent.core.events import OrderFilled
+from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.money import ZERO
 from quant_agent.core.order import Order
@@ -69,8 +72,10 @@ class TradeExecutor:
         sector_of: Callable[[str], str | None] = lambda ticker: None,
         bus: EventBus | None = None,
         crash: CrashHook = no_crash,
+        calendar_for: CalendarFor = default_calendar_for,
     ) -> None:
         self._broker = broker
+        self._calendar_for = calendar_for
         self._clock = clock
         self._orders = orders
         self._positions = positions
@@ -174,12 +179,17 @@ class TradeExecutor:
         today = now.astimezone(NEW_YORK).date()
         self._risk.start_day(today, self.portfolio_view().equity)
         exits = []
+        due: list[tuple[Ticker, ExitReason]] = []
         if self._checked_day != today:
-            for ticker, reason in self._positions.check_exit_conditions(now):
-                order = self.execute_exit(ticker, reason)
-                if order is not None:
-                    exits.append(order)
+            due += self._positions.check_exit_conditions(now)
             self._checked_day = today
+        exiting = {o.ticker for o in self._orders.open_orders() if o.role is OrderRole.EXIT}
+        due += [(p.ticker, p.exit_reason) for p in self._positions.get_active_positions()
+                if p.exit_reason is not None and p.ticker not in exiting]  # fmt: skip
+        for ticker, reason in due:
+            order = self.execute_exit(ticker, reason)
+            if order is not None:
+                exits.append(order)
         self._risk.check_daily_loss_limit(self.portfolio_view())
         return exits
 
@@ -279,13 +289,24 @@ class TradeExecutor:
     # --- exits -------------------------------------------------------------------------
 
     def execute_exit(self, ticker: str, reason: ExitReason) -> Order | None:
-        """Close a position at market: cancel its protective orders, then sell it all."""
+        """Close a position at market: cancel its protective orders, then sell it all.
+
+        The reason is stored on the position first. While the market cannot take a DAY
+        order (after the close, a closed day) nothing is canceled: the protective orders
+        stay, and ``monitor_positions`` sends the exit at the next step that can.
+        """
         position = self._positions.get(ticker)
         if position is None:
             return None
-        if position.exit_reason is None or position.exit_reason is reason:
+        if position.exit_reason is None:
             self._positions.close_position(ticker, reason)
-        intent = ("exit", position.position_id, position.exit_reason or reason)
+        now = self._clock.now()
+        if order_window(self._calendar_for(position.ticker), now, TimeInForce.DAY).problem:
+            return None
+        session = now.astimezone(NEW_YORK).date().isoformat()
+        intent = ("exit", position.position_id, position.exit_reason or reason, session)
+        if any(o.role is OrderRole.EXIT and o.ticker == ticker for o in self._orders.open_orders()):
+            return None  # an exit is already working
         try:
             for order in self._orders.open_orders():
                 if order.ticker == ticker and order.side is Side.SELL and order.role in (

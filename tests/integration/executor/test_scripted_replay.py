@@ -13,6 +13,7 @@ from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import ExitReason, OrderRole, OrderStatus, TradingState
 from quant_agent.core.events import PositionClosed, PositionOpened
 from quant_agent.core.records import TradeRecord
+from quant_agent.signals.scan import ScanOutput
 from quant_agent.storage.store import Store
 from quant_agent.testkit.executor import Desk, make_desk, planned_signal
 from quant_agent.testkit.quotes import PRE_MARKET, SESSION_OPEN, at, quote
@@ -124,3 +125,32 @@ def test_restart_after_fills_keeps_positions_and_does_not_duplicate(store: Store
     assert again.executor.process_signal(signal).action == "skipped"
     with store.unit_of_work() as uow:
         assert uow.orders.count() == 12 and uow.fills.count() == 4
+
+
+def test_a_later_scan_scoring_a_held_ticker_low_exits_it_on_signal_reversal(
+    desk: Desk, store: Store
+) -> None:
+    open_all(desk)
+    later = planned_signal("TGT", date(2025, 3, 10), "100.00", "95.00", "110.00", 10, score=30.0)
+    kept = planned_signal("STOP", date(2025, 3, 10), "100.00", "95.00", "110.00", 10, score=55.0)
+    desk.executor.process_scan(ScanOutput(asof=DAY1, signals=[later, kept], unscored={}))
+    desk.play([quote("TGT", "101.00", "101.10", ts=at(120))])
+    done = trades(store)
+    assert list(done) == ["TGT"] and done["TGT"].exit_reason is ExitReason.SIGNAL_REVERSAL
+    assert done["TGT"].pnl == D("8.00")  # (101 - 100) x 10 - 2 commissions
+    assert desk.positions.holds("STOP")
+
+
+def test_manual_close_after_the_close_keeps_protection_and_exits_next_session(
+    desk: Desk, store: Store
+) -> None:
+    open_all(desk)
+    desk.at(datetime(2025, 3, 10, 21, 0, tzinfo=UTC))  # 17:00 New York
+    assert desk.executor.execute_exit("MAN", ExitReason.MANUAL) is None
+    working = {o.role for o in desk.orders.open_orders() if o.ticker == "MAN"}
+    assert working == {OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT}  # still protected
+    desk.at(DAY2_OPEN)
+    exits = desk.executor.monitor_positions(DAY2_OPEN)
+    assert [(o.ticker, o.role) for o in exits] == [("MAN", OrderRole.EXIT)]
+    desk.play([quote("MAN", "99.00", "99.10", ts=at(1, DAY2_OPEN))])
+    assert trades(store)["MAN"].exit_reason is ExitReason.MANUAL
