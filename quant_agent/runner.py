@@ -118,6 +118,7 @@ class Engine:
     generator: LiveSignalGenerator
     guard: QuoteGuard
     sinks: list[QuoteSink]
+    bus: EventBus  # alerts and metrics subscribe here (they never call into the core)
 
 
 def returns_provider(history: HistoryStore, clock: SimClock, lookback: int = 250) -> Callable[
@@ -165,7 +166,7 @@ def build_engine(
     )  # fmt: skip
     guard = QuoteGuard(clock, timedelta(seconds=config.runner.max_quote_age_seconds))
     return Engine(clock, store, broker, orders, positions, risk, executor, generator, guard,
-                  [broker])  # fmt: skip
+                  [broker], bus)  # fmt: skip  # fmt: skip
 
 
 def _sector_lookup(history: HistoryStore) -> Callable[[str], str | None]:
