@@ -166,7 +166,7 @@ def build_engine(
     )  # fmt: skip
     guard = QuoteGuard(clock, timedelta(seconds=config.runner.max_quote_age_seconds))
     return Engine(clock, store, broker, orders, positions, risk, executor, generator, guard,
-                  [broker], bus)  # fmt: skip  # fmt: skip
+                  [broker], bus)  # fmt: skip
 
 
 def _sector_lookup(history: HistoryStore) -> Callable[[str], str | None]:

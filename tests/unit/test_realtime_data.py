@@ -57,8 +57,11 @@ def test_a_daily_bar_replays_as_open_low_high_close_in_session() -> None:
 def test_intraday_bars_replay_one_quote_each_at_their_time() -> None:
     day = date(2025, 3, 10)
     times = [datetime(2025, 3, 10, 14, m, tzinfo=UTC) for m in (0, 5)]
-    bars = [Bar(ticker=Ticker("AAPL"), session=day, open=D("10"), high=D("11"), low=D("10"),
-                close=D(str(10 + i)), volume=1, ts_event=t) for i, t in enumerate(times)]  # fmt: skip
+    bars = [
+        Bar(ticker=Ticker("AAPL"), session=day, open=D("10"), high=D("11"), low=D("10"),
+            close=D(str(10 + i)), volume=1, ts_event=t)
+        for i, t in enumerate(times)
+    ]  # fmt: skip
     feed = ReplayFeed({day: {}}, intraday={day: bars})
     assert [(b.at, b.quotes[0].last) for b in feed.batches()] == [
         (times[0], D("10")), (times[1], D("11"))]  # fmt: skip
