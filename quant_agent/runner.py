@@ -21,44 +21,34 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import select
 
-from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import LiveTradingConfig
-from quant_agent.core.bus import EventBus
-from quant_agent.core.clock import SimClock
 from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanKind
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
-from quant_agent.crashpoints import CrashHook, HookedBroker, no_crash
-from quant_agent.live_signals import LiveSignalGenerator, ScanReport, session_bars
+from quant_agent.crashpoints import CrashHook, no_crash
+from quant_agent.engine import build_engine
+from quant_agent.live_signals import ScanReport, session_bars
 from quant_agent.market.calendar import MarketCalendar, get_calendar
 from quant_agent.market.history import HistoryStore
-from quant_agent.order_manager import OrderManager
-from quant_agent.position_manager import PositionManager
-from quant_agent.realtime_data import QuoteBatch, QuoteGuard, ReplayFeed
-from quant_agent.risk_monitor import RiskMonitor
+from quant_agent.realtime_data import QuoteBatch, ReplayFeed
 from quant_agent.scheduler import scan_times_on
 from quant_agent.storage import tables
 from quant_agent.storage.store import Store
-from quant_agent.trade_executor import TradeExecutor
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
 CURSOR_KEY = "runner.cursor"
 CLOSE_TIME = time(16, 0)
-
-
-class QuoteSink(Protocol):
-    def on_quote(self, quote: Quote) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,81 +92,6 @@ def _plain(summary: Summary) -> dict[str, Any]:
             value = str(value)
         out[name] = value
     return out
-
-
-@dataclass(slots=True)
-class Engine:
-    """The wired core of one run."""
-
-    clock: SimClock
-    store: Store
-    broker: PaperBroker
-    orders: OrderManager
-    positions: PositionManager
-    risk: RiskMonitor
-    executor: TradeExecutor
-    generator: LiveSignalGenerator
-    guard: QuoteGuard
-    sinks: list[QuoteSink]
-    bus: EventBus  # alerts and metrics subscribe here (they never call into the core)
-
-
-def returns_provider(history: HistoryStore, clock: SimClock, lookback: int = 250) -> Callable[
-    [Sequence[str]], pd.DataFrame | None
-]:  # fmt: skip
-    """Daily returns of tickers up to the session before the clock's day (no look-ahead)."""
-
-    def returns(tickers: Sequence[str]) -> pd.DataFrame | None:
-        known = [t for t in tickers if t in history.tickers]
-        if not known:
-            return None
-        today = clock.now().astimezone(NEW_YORK).date()
-        close = history.wide("close")[known]
-        close = close[close.index < pd.Timestamp(today)].tail(lookback + 1)
-        return close.pct_change().iloc[1:]
-
-    return returns
-
-
-def build_engine(
-    config: LiveTradingConfig, store: Store, history: HistoryStore, start: datetime,
-    crash: CrashHook = no_crash, sleep: Callable[[float], None] | None = None,
-) -> Engine:  # fmt: skip
-    """Wire the core for a paper replay starting at ``start`` (or the stored cursor)."""
-    clock = SimClock(start)
-    calendar = get_calendar("NYSE")
-    bus = EventBus(clock)
-    broker = PaperBroker.from_config(store, clock, config.trading, config.paper)
-    venue: Any = HookedBroker(broker, crash) if crash is not no_crash else broker
-    kwargs: dict[str, Any] = {"config": config.orders, "bus": bus}
-    if sleep is not None:
-        kwargs["sleep"] = sleep
-    orders = OrderManager(store, venue, clock, **kwargs)
-    sector_of = _sector_lookup(history)
-    positions = PositionManager(store, clock, calendar, config.trading, sector_of=sector_of)
-    risk = RiskMonitor(store, clock, config.risk, config.trading,
-                       returns=returns_provider(history, clock), bus=bus)  # fmt: skip
-    executor = TradeExecutor(broker=venue, clock=clock, orders=orders, positions=positions,
-                             risk=risk, trading=config.trading, signals=config.signals,
-                             sector_of=sector_of, bus=bus, crash=crash)  # fmt: skip
-    generator = LiveSignalGenerator(
-        clock=clock, history=history, store=store, calendar=calendar, signals=config.signals,
-        filters=config.filters, trade_plan=config.trade_plan, trading=config.trading,
-        risk=config.risk, holdings=executor.holdings,
-    )  # fmt: skip
-    guard = QuoteGuard(clock, timedelta(seconds=config.runner.max_quote_age_seconds))
-    return Engine(clock, store, broker, orders, positions, risk, executor, generator, guard,
-                  [broker], bus)  # fmt: skip
-
-
-def _sector_lookup(history: HistoryStore) -> Callable[[str], str | None]:
-    def sector_of(ticker: str) -> str | None:
-        try:
-            return history.sector(ticker)
-        except (KeyError, LookupError, ValueError):
-            return None
-
-    return sector_of
 
 
 def timeline(
