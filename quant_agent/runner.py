@@ -200,8 +200,13 @@ class Runner:
         return self._finish()
 
     async def _pace(self, previous: datetime | None, at: datetime) -> None:
-        if self._speed and previous is not None:
-            await asyncio.sleep(max(0.0, (at - previous).total_seconds() / self._speed))
+        """Wait the step's share of real time at ``--speed``, in slices a stop can cut."""
+        if not self._speed or previous is None:
+            return
+        remaining = max(0.0, (at - previous).total_seconds() / self._speed)
+        while remaining > 0 and not self._stop:
+            await asyncio.sleep(min(remaining, 0.05))
+            remaining -= 0.05
 
     def _warm(self, batch: QuoteBatch) -> None:
         for quote in batch.quotes:

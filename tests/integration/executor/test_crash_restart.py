@@ -7,6 +7,7 @@ prints a summary with at least one closed trade."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -166,3 +167,38 @@ def _ts() -> Any:
     from datetime import UTC, datetime
 
     return datetime(2024, 2, 1, tzinfo=UTC)
+
+
+def test_sigterm_stops_gracefully_after_the_current_step(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'term.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env |= BASE_ENV | {"QA_DATABASE_URL": url}
+    command = [sys.executable, "-m", "quant_agent.cli", "run", "--replay", WINDOW, "--json",
+               "--speed", "36000"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        cursor = None
+        for _ in range(600):  # bounded: up to ~60 s for the first steps to be stored
+            if process.poll() is not None:
+                break
+            try:
+                store = Store.open(url, upgrade=False)
+                with store.unit_of_work() as uow:
+                    cursor = uow.system_state.get("runner.cursor")
+                store.close()
+            except sa.exc.OperationalError:
+                cursor = None  # not migrated yet
+            if cursor is not None:
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)  # poll interval: returns early if it exits
+        assert cursor is not None, "the runner never stored a step"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["stopped_early"] is True and summary["steps"] < 42
