@@ -4,12 +4,14 @@ market, default replay window) completes and prints a summary with closed trades
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from quant_agent.cli import app
+from quant_agent.storage.store import Store
 
 
 def test_demo_replay_on_defaults_prints_a_summary_with_closed_trades(
@@ -25,3 +27,11 @@ def test_demo_replay_on_defaults_prints_a_summary_with_closed_trades(
     assert summary["signals"] >= summary["trades"] and summary["fills"] >= 2 * summary["trades"]
     assert summary["trading_state"] == "RUNNING" and not summary["stopped_early"]
     assert sum(summary["exits"].values()) == summary["trades"]
+    store = Store.open(env["QA_DATABASE_URL"], upgrade=False)
+    with store.unit_of_work() as uow:
+        trades = uow.trades.list()
+        daily = uow.equity.list(kind="daily")
+    store.close()
+    assert all(t.signal_id is not None and t.position_id is not None for t in trades)
+    assert len(daily) == 57  # one per session of the window
+    assert daily[-1].equity == Decimal(summary["equity"])

@@ -72,6 +72,15 @@ def _text(value: Any) -> str:
     return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
+def system_value(url: str, key: str) -> Any:
+    store = Store.open(url, upgrade=False)
+    try:
+        with store.unit_of_work() as uow:
+            return uow.system_state.get(key)
+    finally:
+        store.close()
+
+
 def venue_ids_sent_once(url: str) -> None:
     counts = Counter(row[0] for row in state(url)["paper_orders"])
     assert counts and max(counts.values()) == 1, counts
@@ -110,9 +119,8 @@ def test_sigkill_then_restart_ends_like_an_uninterrupted_run(
         assert any(o[1] == OrderStatus.SUBMITTED and o[0] not in sent
                    for o in crashed["orders"]), left_behind  # fmt: skip
     else:
-        with Store.open(database_url, upgrade=False).unit_of_work() as uow:
-            applied = int(uow.system_state.get("positions.fill_cursor", 0))
-            assert applied < uow.fills.count(), left_behind
+        applied = int(system_value(database_url, "positions.fill_cursor") or 0)
+        assert applied < len(crashed["fills"]), left_behind
     again = run_cli(database_url, tmp_path)
     assert again.returncode == 0, again.stderr
     assert state(database_url) == baseline
@@ -120,12 +128,11 @@ def test_sigkill_then_restart_ends_like_an_uninterrupted_run(
 
 
 def test_interrupted_replay_resumes_from_stored_time_and_matches(
-    baseline: dict[str, Any], tmp_path: Path
+    baseline: dict[str, Any], database_url: str, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    url = database_url
     assert run_cli(url, tmp_path, crash="event:17").returncode == -signal.SIGKILL
-    with Store.open(url, upgrade=False).unit_of_work() as uow:
-        cursor = uow.system_state.get("runner.cursor")
+    cursor = system_value(url, "runner.cursor")
     assert cursor is not None
     again = run_cli(url, tmp_path)
     assert again.returncode == 0, again.stderr
