@@ -36,6 +36,7 @@ from quant_agent.storage.store import Store
 
 STATE_KEY = "trading_state"
 DAY_KEY = "risk.day_start"
+VAR_KEY = "risk.var"  # the latest 1-day 95 % VaR (historical and parametric)
 
 #: Daily returns of tickers up to now (rows: days, columns: tickers), for correlation/VaR.
 ReturnsProvider = Callable[[Sequence[str]], pd.DataFrame | None]
@@ -324,6 +325,11 @@ class RiskMonitor:
         """Daily loss and VaR of the current portfolio (halts on the loss limit)."""
         breached = self.check_daily_loss_limit(view)
         var = self.calculate_var(view.positions)
+        with self._store.unit_of_work() as uow:
+            held = sum(view.positions.values(), ZERO)
+            value = {"historical": var.historical, "parametric": var.parametric,
+                     "days": var.days, "positions_value": held}  # fmt: skip
+            uow.system_state.set(VAR_KEY, value, self._clock.now())
         return {"daily_loss_breached": breached, "var": var, "state": self._state}
 
     def calculate_var(self, values: dict[str, Decimal]) -> VaR:

@@ -227,6 +227,7 @@ class Runner:
         else:
             self.engine.broker.expire_due(step.at)
             executor.sync()
+            self.engine.risk.monitor_portfolio_risk(executor.portfolio_view())
             self._snapshot("daily")
 
     def on_quotes(self, quotes: Sequence[Quote]) -> None:

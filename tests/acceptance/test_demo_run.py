@@ -31,7 +31,9 @@ def test_demo_replay_on_defaults_prints_a_summary_with_closed_trades(
     with store.unit_of_work() as uow:
         trades = uow.trades.list()
         daily = uow.equity.list(kind="daily")
+        var = uow.system_state.get("risk.var")
     store.close()
     assert all(t.signal_id is not None and t.position_id is not None for t in trades)
     assert len(daily) == 57  # one per session of the window
     assert daily[-1].equity == Decimal(summary["equity"])
+    assert var["days"] == 250 or Decimal(var["positions_value"]) == 0  # VaR at each close
