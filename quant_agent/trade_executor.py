@@ -29,7 +29,15 @@ from quant_agent.brokers.paper import CalendarFor, default_calendar_for
 from quant_agent.config import SignalsConfig, TradingConfig
 from quant_agent.core.bus import EventBus
 from quant_agent.core.clock import Clock
-from quant_agent.core.enums import ExitReason, OrderRole, OrderType, Severity, Side, TimeInForce
+from quant_agent.core.enums import (
+    ExitReason,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Severity,
+    Side,
+    TimeInForce,
+)
 from quant_agent.core.errors import OperationalError, OrderValidationError, TransientBrokerError
 from quant_agent.core.events import OrderFilled
 from quant_agent.core.ids import Ticker
@@ -312,13 +320,20 @@ class TradeExecutor:
                 if order.ticker == ticker and order.side is Side.SELL and order.role in (
                     OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):  # fmt: skip
                     self._orders.cancel_order(order.client_order_id)
-            if self._positions.get(ticker) is None:
+            current = self._positions.get(ticker)
+            if current is None:
                 return None  # a protective order filled while being canceled
             exit_order = self._orders.create_market_order(
-                ticker, Side.SELL, position.quantity, role=OrderRole.EXIT, intent=intent,
+                ticker, Side.SELL, current.quantity, role=OrderRole.EXIT, intent=intent,
                 signal_id=position.signal_id,
             )  # fmt: skip
-            return self._orders.submit_order(exit_order.client_order_id)
+            sent = self._orders.submit_order(exit_order.client_order_id)
+            if sent.status is OrderStatus.REJECTED:
+                raise OperationalError(
+                    f"exit of {ticker} rejected ({sent.reject_reason}); the position has no "
+                    "protective orders: close it at the broker"
+                )
+            return sent
         except (TransientBrokerError, OrderValidationError, OperationalError) as exc:
             self.handle_error(exc, f"exit {ticker} ({reason})")
             return None

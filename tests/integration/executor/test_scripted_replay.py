@@ -9,9 +9,19 @@ from decimal import Decimal
 
 import pytest
 
+from quant_agent.brokers.base import OrderRequest
 from quant_agent.config import LiveTradingConfig
-from quant_agent.core.enums import ExitReason, OrderRole, OrderStatus, TradingState
+from quant_agent.core.enums import (
+    ExitReason,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Severity,
+    Side,
+    TradingState,
+)
 from quant_agent.core.events import PositionClosed, PositionOpened
+from quant_agent.core.ids import ClientOrderId, Ticker
 from quant_agent.core.records import TradeRecord
 from quant_agent.signals.scan import ScanOutput
 from quant_agent.storage.store import Store
@@ -154,3 +164,15 @@ def test_manual_close_after_the_close_keeps_protection_and_exits_next_session(
     assert [(o.ticker, o.role) for o in exits] == [("MAN", OrderRole.EXIT)]
     desk.play([quote("MAN", "99.00", "99.10", ts=at(1, DAY2_OPEN))])
     assert trades(store)["MAN"].exit_reason is ExitReason.MANUAL
+
+
+def test_a_rejected_exit_halts_with_a_critical_event(desk: Desk, store: Store) -> None:
+    open_all(desk)
+    desk.venue.submit(OrderRequest(client_order_id=ClientOrderId("by-hand"), ticker=Ticker("MAN"),
+                                   side=Side.SELL, order_type=OrderType.MARKET, quantity=10))  # fmt: skip
+    desk.play([quote("OTHER", "5.00", "5.01", ts=at(30)), quote("MAN", "99", "99.1", ts=at(30))])
+    assert desk.executor.execute_exit("MAN", ExitReason.MANUAL) is None
+    assert desk.risk.state is TradingState.HALTED
+    with store.unit_of_work() as uow:
+        events = [(e.rule, e.severity) for e in uow.risk_events.list(event_type="RISK_BREACH")]
+    assert ("executor_error", Severity.CRITICAL) in events
