@@ -168,9 +168,10 @@ def test_manual_close_after_the_close_keeps_protection_and_exits_next_session(
 
 def test_a_rejected_exit_halts_with_a_critical_event(desk: Desk, store: Store) -> None:
     open_all(desk)
-    desk.venue.submit(OrderRequest(client_order_id=ClientOrderId("by-hand"), ticker=Ticker("MAN"),
-                                   side=Side.SELL, order_type=OrderType.MARKET, quantity=10))  # fmt: skip
-    desk.play([quote("OTHER", "5.00", "5.01", ts=at(30)), quote("MAN", "99", "99.1", ts=at(30))])
+    by_hand = OrderRequest(client_order_id=ClientOrderId("by-hand"), ticker=Ticker("MAN"),
+                           side=Side.SELL, order_type=OrderType.MARKET, quantity=10)  # fmt: skip
+    desk.venue.submit(by_hand)  # sold at the broker, behind the system's back
+    desk.play([quote("MAN", "99", "99.1", ts=at(30))])
     assert desk.executor.execute_exit("MAN", ExitReason.MANUAL) is None
     assert desk.risk.state is TradingState.HALTED
     with store.unit_of_work() as uow:
