@@ -111,6 +111,7 @@ class TradeExecutor:
         self._positions.sync_fills()  # fills recorded before their position rows
         self._orders.recover()  # re-arm bracket children of entries filled while down
         notes += self._reconcile_positions()
+        notes += self._sweep_orphans()
         self._refresh_cash()
         self._accepting = True
         return notes
@@ -133,6 +134,19 @@ class TradeExecutor:
             message = f"fill {fill.fill_id} at the broker for unknown order {fill.client_order_id}"
             self._risk.send_risk_alert("reconciliation", message, Severity.CRITICAL)
             notes.append(message)
+        return notes
+
+    def _sweep_orphans(self) -> list[str]:
+        """Cancel protective orders still working for a position that is closed."""
+        notes = []
+        for order in self._orders.open_orders():
+            if (order.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+                    and order.status is not OrderStatus.NEW
+                    and not self._positions.holds(order.ticker)):  # fmt: skip
+                self._orders.cancel_order(order.client_order_id)
+                message = f"orphan {order.role} {order.client_order_id} of {order.ticker} canceled"
+                self._risk.send_risk_alert("orphan_order", message, Severity.WARNING)
+                notes.append(message)
         return notes
 
     def _reconcile_positions(self) -> list[str]:
