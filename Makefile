@@ -23,8 +23,8 @@ venv: $(STAMP)
 run: $(STAMP)  ## start a paper session on the embedded defaults
 	$(BIN)/quant-agent run
 
-test: $(STAMP)  ## the whole suite (PostgreSQL tests use QA_TEST_DATABASE_URL)
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## the whole suite (PostgreSQL tests use QA_TEST_DATABASE_URL), on 2 workers
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)  ## benchmarks: print timings, assert nothing
 	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done

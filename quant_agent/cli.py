@@ -145,26 +145,58 @@ def _print_session(calendar, day: date, now: datetime) -> None:  # noqa: ANN001
 @app.command("run")
 def run(
     config_path: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    replay: Annotated[
+        str | None,
+        typer.Option(help="Replay START:END (YYYY-MM-DD:YYYY-MM-DD); default: runner.replay_*."),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per real second (default: as fast as possible)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Start a paper session on the configured data (default: the built-in demo market).
+    """Trade a replayed market on paper from end to end and print a summary.
 
-    Until the executor lands this checks every part a session needs (configuration,
-    database migrations, market data, calendar), records a heartbeat in the database and
-    prints the session status and a market snapshot.
+    The window defaults to the config's runner.replay_start..replay_end over the configured
+    data (the built-in demo market unless data.source says otherwise). A replay that was
+    interrupted (crash, SIGKILL, Ctrl-C) resumes where it stopped when run again with the
+    same database. SIGINT/SIGTERM stop it gracefully after the current step.
     """
+    import os
+
+    from quant_agent.crashpoints import crash_hook
+    from quant_agent.market.source import load_history
+    from quant_agent.runner import run_replay
     from quant_agent.session import start_session
+    from quant_agent.storage.store import Store
 
     config = _load(config_path)
+    if config.broker.kind != "paper":
+        err.print("[bold red]error:[/] only the paper broker can run until the Questrade "
+                  "adapter lands; set broker.kind: paper")  # fmt: skip
+        raise typer.Exit(2)
     try:
-        status = start_session(config, LiveClock())
-    except (ConfigError, DataValidationError) as exc:
+        window = _window(replay, config)
+        history = load_history(config.data)
+    except (ConfigError, DataValidationError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    session = start_session(config, LiveClock())  # migrations, data, heartbeat
+    store = Store.open(config.database.url)
+    try:
+        summary = run_replay(config, store, history, window, speed=speed,
+                             crash=crash_hook(os.environ))  # fmt: skip
+    finally:
+        store.close()
     if as_json:
-        sys.stdout.write(json.dumps(status.as_dict(), indent=2, default=str) + "\n")
+        payload = {**summary.as_dict(), "session": session.as_dict()}
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         return
-    _print_status(status)
+    _print_status(session)
+    table = Table(title="quant-agent paper replay", show_header=False)
+    for key, value in summary.as_dict().items():
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
 
 
 def _print_status(status) -> None:  # noqa: ANN001
@@ -181,6 +213,97 @@ def _print_status(status) -> None:  # noqa: ANN001
             row["ticker"], row["sector"], f"{row['close']:.2f}", f"{row['momentum']:+.1%}"
         )
     console.print(leaders)
+
+
+def _window(replay: str | None, config: LiveTradingConfig) -> tuple[date, date]:
+    if replay is None:
+        return config.runner.replay_start, config.runner.replay_end
+    start, sep, end = replay.partition(":")
+    if not sep:
+        raise ValueError(f"--replay expects START:END, got {replay!r}")
+    window = date.fromisoformat(start), date.fromisoformat(end)
+    if window[1] < window[0]:
+        raise ValueError(f"--replay end {end} is before start {start}")
+    return window
+
+
+def _command(kind: str, payload: dict[str, object], config_path: Path | None) -> None:
+    from quant_agent.core.enums import CommandKind
+    from quant_agent.core.records import CommandRecord
+    from quant_agent.storage.store import Store
+
+    config = _load(config_path)
+    store = Store.open(config.database.url)
+    try:
+        with store.unit_of_work() as uow:
+            command_id = uow.commands.add(CommandRecord(
+                kind=CommandKind(kind), created_at=LiveClock().now(), payload=payload,
+            ))  # fmt: skip
+    finally:
+        store.close()
+    console.print(f"command {command_id} {kind} queued; the runner applies it at its next step")
+
+
+@app.command("pause")
+def pause(config_path: ConfigOption = None) -> None:
+    """Pause new entries (exits still work) until resume."""
+    _command("PAUSE", {}, config_path)
+
+
+@app.command("resume")
+def resume(config_path: ConfigOption = None) -> None:
+    """Resume new entries after a pause or a halt."""
+    _command("RESUME", {}, config_path)
+
+
+@app.command("halt")
+def halt(
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "halted by the user",
+    config_path: ConfigOption = None,
+) -> None:
+    """Halt new entries (survives restarts; only resume leaves it)."""
+    _command("HALT", {"reason": reason}, config_path)
+
+
+@app.command("close")
+def close(ticker: str, config_path: ConfigOption = None) -> None:
+    """Close the open position in TICKER at market (reason MANUAL)."""
+    _command("CLOSE_POSITION", {"ticker": ticker.upper()}, config_path)
+
+
+@app.command("status")
+def status(
+    config_path: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the trading state, the replay cursor, open positions and recent trades."""
+    from quant_agent.storage.store import Store
+
+    config = _load(config_path)
+    store = Store.open(config.database.url)
+    try:
+        with store.unit_of_work() as uow:
+            state = uow.system_state.get("trading_state") or {"state": "RUNNING"}
+            info = {
+                "trading_state": state.get("state"), "reason": state.get("reason"),
+                "cursor": uow.system_state.get("runner.cursor"),
+                "positions": [
+                    {"ticker": p.ticker, "quantity": p.quantity, "entry": str(p.avg_entry_price),
+                     "stop": str(p.stop_loss), "target": str(p.take_profit)}
+                    for p in uow.positions.list_open()
+                ],
+                "trades": len(uow.trades.list()),
+                "pending_commands": len(uow.commands.pending()),
+            }  # fmt: skip
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+        return
+    table = Table(title="quant-agent status", show_header=False)
+    for key, value in info.items():
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
 
 
 @app.command("scan")

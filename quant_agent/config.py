@@ -60,6 +60,7 @@ class TradingConfig(Section):
     max_position_pct: Percent = 40.0
     commission_per_trade: Decimal = Field(default=Decimal("1.0"), ge=0, max_digits=10)
     slippage_pct: float = Field(default=0.05, ge=0, le=5)
+    max_hold_days: int = Field(default=10, ge=1, le=1000)  # sessions a position may be held
 
 
 class RiskConfig(Section):
@@ -318,6 +319,15 @@ class PaperConfig(Section):
     partial_fills: bool = False  # fill at most the quoted size per quote
 
 
+class RunnerConfig(Section):
+    """The runner: the replay window ``quant-agent run`` trades, and its loop's guards."""
+
+    replay_start: date = date(2024, 2, 8)  # demo market: SPY risk-on from here ...
+    replay_end: date = date(2024, 4, 30)  # ... to here (default seed 42)
+    max_quote_age_seconds: float = Field(default=60.0, gt=0, le=3600)
+    snapshot_minutes: int = Field(default=60, ge=1, le=1440)  # intraday equity snapshots
+
+
 class DatabaseConfig(Section):
     url: str = DEFAULT_DATABASE_URL
 
@@ -369,6 +379,7 @@ class LiveTradingConfig(Section):
     questrade: QuestradeConfig = QuestradeConfig()
     signals: SignalsConfig = SignalsConfig()
     trade_plan: TradePlanConfig = TradePlanConfig()
+    runner: RunnerConfig = RunnerConfig()
 
     def display(self) -> dict[str, Any]:
         """Return the effective configuration as plain data with every secret masked."""

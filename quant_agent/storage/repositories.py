@@ -228,6 +228,26 @@ class FillRepository(_Repository):
         value = self._conn.execute(stmt).scalar_one_or_none()
         return None if value is None else str(value)
 
+    def list_after(self, row_id: int) -> list[tuple[int, OrderFilled]]:
+        """Return ``(row id, fill)`` of every fill recorded after row ``row_id``, in order."""
+        stmt = select(self.table).where(self.table.c.id > row_id).order_by(self.table.c.id)
+        return [(int(r.id), self._fill(r)) for r in self._conn.execute(stmt)]
+
+    def _fill(self, r: Row[Any]) -> OrderFilled:
+        return OrderFilled(
+            ts_event=r.filled_at,
+            ts_init=r.recorded_at,
+            client_order_id=ClientOrderId(r.client_order_id),
+            reconciled=r.reconciled,
+            fill_id=FillId(r.fill_id),
+            ticker=Ticker(r.ticker),
+            side=Side(r.side),
+            quantity=r.quantity,
+            price=r.price,
+            commission=r.commission,
+            broker_order_id=BrokerOrderId(r.broker_order_id) if r.broker_order_id else None,
+        )
+
     def list(
         self, client_order_id: str | None = None, since: datetime | None = None
     ) -> list[OrderFilled]:
@@ -276,6 +296,11 @@ class PositionRepository(_Repository):
     def list_open(self) -> list[Position]:
         stmt = select(self.table).where(self.table.c.status == PositionStatus.OPEN.value)
         return [self._position(r) for r in self._conn.execute(stmt.order_by(self.table.c.id))]
+
+    def list_all(self) -> list[Position]:
+        """Every position ever stored (open and closed), oldest first."""
+        stmt = select(self.table).order_by(self.table.c.id)
+        return [self._position(r) for r in self._conn.execute(stmt)]
 
     def _values(self, p: Position, updated_at: datetime) -> dict[str, Any]:
         mark = p.last_price

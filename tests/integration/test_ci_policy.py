@@ -19,7 +19,8 @@ def run_pytest(ci: str) -> subprocess.CompletedProcess[str]:
         "QA_TEST_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
     }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{TARGET}[postgresql]"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+         f"{TARGET}[postgresql]"],
         cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
 

@@ -27,10 +27,15 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     }
 
 
+SHORT = ["--replay", "2024-02-08:2024-02-09"]
+
+
 def test_run_starts_a_paper_session_on_embedded_defaults(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(app, ["run", "--json"], env=env)
+    result = CliRunner().invoke(app, ["run", "--json", *SHORT], env=env)
     assert result.exit_code == 0, result.output
-    status = json.loads(result.output)
+    summary = json.loads(result.output)
+    assert summary["window"] == ["2024-02-08", "2024-02-09"] and summary["steps"] > 0
+    status = summary["session"]
     assert status["mode"] == "paper" and status["data_source"] == "demo"
     assert status["schema_revision"] == migrate.head_revision()
     assert status["tickers"] >= 12 and status["last_session"] == "2024-12-31"
@@ -42,9 +47,10 @@ def test_run_starts_a_paper_session_on_embedded_defaults(env: dict[str, str]) ->
 
 
 def test_run_prints_a_readable_status(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(app, ["run"], env=env)
+    result = CliRunner().invoke(app, ["run", *SHORT], env=env)
     assert result.exit_code == 0, result.output
     assert "paper session" in result.output and "momentum leaders" in result.output
+    assert "paper replay" in result.output and "trades" in result.output
 
 
 def test_run_with_bad_config_exits_2_naming_the_field(env: dict[str, str]) -> None:

@@ -1,0 +1,345 @@
+"""The runner: one asyncio loop wiring feed, scheduled scans, executor, store and commands.
+
+Edge code. It owns the replay timeline: for each session of the window, the scans at their
+scheduled times (``scheduler.scan_times_on``), the quote batches of ``ReplayFeed`` and the
+close, each a step at a simulated instant. Before a step the ``SimClock`` moves to it;
+after it, the step's instant is written to ``system_state`` (``runner.cursor``), so a
+replay that crashed resumes after the last finished step with the same command (steps at
+or before the cursor are skipped whatever the window: the venue cannot go back in time). After
+every step the ``commands`` table is polled and each command's result recorded; equity
+snapshots are written every ``runner.snapshot_minutes`` of simulated time and at each
+close. SIGINT/SIGTERM stop it after the current step, gracefully (protective orders stay
+at the venue).
+
+Quotes go through ``QuoteGuard`` first (fresh, not halted), then to the venue sinks (the
+paper venue is one: wiring, not a flag), then to the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import select
+
+from quant_agent.config import LiveTradingConfig
+from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanKind
+from quant_agent.core.market import Quote
+from quant_agent.core.records import EquitySnapshot
+from quant_agent.crashpoints import CrashHook, no_crash
+from quant_agent.engine import build_engine
+from quant_agent.live_signals import ScanReport, session_bars
+from quant_agent.market.calendar import MarketCalendar, get_calendar
+from quant_agent.market.history import HistoryStore
+from quant_agent.realtime_data import QuoteBatch, ReplayFeed
+from quant_agent.scheduler import scan_times_on
+from quant_agent.storage import tables
+from quant_agent.storage.store import Store
+
+log = logging.getLogger(__name__)
+NEW_YORK = ZoneInfo("America/New_York")
+CURSOR_KEY = "runner.cursor"
+CLOSE_TIME = time(16, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the replay timeline: ``kind`` is "scan", "quotes" or "close"."""
+
+    at: datetime
+    rank: int  # steps at one instant: scan (0), quotes (1), close (2)
+    kind: str
+    scan: ScanKind | None = None
+    batch: QuoteBatch | None = None
+
+
+@dataclass(slots=True)
+class Summary:
+    window: tuple[date, date]
+    steps: int = 0
+    resumed_from: str | None = None
+    scans: int = 0
+    signals: int = 0
+    orders: int = 0
+    fills: int = 0
+    trades: int = 0
+    realized_pnl: Decimal = Decimal(0)
+    equity: Decimal = Decimal(0)
+    trading_state: str = ""
+    stopped_early: bool = False
+    exits: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+def _plain(summary: Summary) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in Summary.__slots__:
+        value = getattr(summary, name)
+        if isinstance(value, tuple):
+            value = [v.isoformat() for v in value]
+        elif isinstance(value, Decimal):
+            value = str(value)
+        out[name] = value
+    return out
+
+
+def timeline(
+    history: HistoryStore, calendar: MarketCalendar, config: LiveTradingConfig,
+    start: date, end: date,
+) -> Iterator[Step]:  # fmt: skip
+    """Every step of the replay of ``start``..``end`` in time order."""
+    sessions = [d for d in calendar.trading_days(start, end)
+                if pd.Timestamp(d) in history.dates]  # fmt: skip
+    for day in sessions:
+        steps: list[tuple[datetime, int, str, ScanKind | None, QuoteBatch | None]] = []
+        for due in scan_times_on(day, config.schedule):
+            steps.append((due.at, 0, "scan", due.kind, None))
+        feed = ReplayFeed({day: session_bars(history, day)})
+        for quotes in feed.session_batches(day):
+            steps.append((quotes.at, 1, "quotes", None, quotes))
+        close = min(
+            calendar.session_close(day),
+            datetime.combine(day, CLOSE_TIME, tzinfo=NEW_YORK).astimezone(UTC),
+        )
+        steps.append((close, 2, "close", None, None))
+        for at, rank, kind, scan, found in sorted(steps, key=lambda s: (s[0], s[1])):
+            yield Step(at, rank, kind, scan, found)
+
+
+def stored_cursor(store: Store) -> tuple[datetime, int] | None:
+    with store.unit_of_work() as uow:
+        value = uow.system_state.get(CURSOR_KEY)
+    if not value:
+        return None
+    return datetime.fromisoformat(value["at"]), int(value["rank"])
+
+
+class Runner:
+    """Drive one replay window through the engine (see the module docstring)."""
+
+    def __init__(
+        self, config: LiveTradingConfig, store: Store, history: HistoryStore,
+        window: tuple[date, date], *, speed: float | None = None, crash: CrashHook = no_crash,
+    ) -> None:  # fmt: skip
+        self._config = config
+        self._store = store
+        self._history = history
+        self._window = window
+        self._speed = speed
+        self._crash = crash
+        self._calendar = get_calendar("NYSE")
+        self._stop = False
+        self._cursor = stored_cursor(store)
+        first = datetime.combine(window[0], time(0), tzinfo=NEW_YORK).astimezone(UTC)
+        start = self._cursor[0] if self._cursor else first
+        self.engine = build_engine(config, store, history, start, crash,
+                                   sleep=lambda s: None)  # fmt: skip
+        self.summary = Summary(window=window)
+        self._last_snapshot: datetime | None = None
+
+    def stop(self) -> None:
+        """Ask the loop to stop after the current step."""
+        self._stop = True
+
+    async def run(self) -> Summary:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        try:
+            return await self._run()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    async def _run(self) -> Summary:
+        engine = self.engine
+        if self._cursor:
+            self.summary.resumed_from = self._cursor[0].isoformat()
+        started = False
+        previous: datetime | None = None
+        resume_day = self._cursor[0].astimezone(NEW_YORK).date() if self._cursor else None
+        for step in timeline(self._history, self._calendar, self._config, *self._window):
+            if self._cursor and (step.at, step.rank) <= self._cursor:
+                if step.batch is not None and step.at.astimezone(NEW_YORK).date() == resume_day:
+                    self._warm(step.batch)  # rebuild today's partial bars and marks
+                continue
+            if self._stop:
+                self.summary.stopped_early = True
+                break
+            await self._pace(previous, step.at)
+            previous = step.at
+            engine.clock.set(max(step.at, engine.clock.now()))
+            if not started:  # at the first step's time: a resumed order is sent then
+                engine.executor.start()
+                self._apply_commands()
+                started = True
+            self._do(step)
+            self._save_cursor(step)
+            self._apply_commands()
+            self.summary.steps += 1
+            self._crash("event")
+            await asyncio.sleep(0)
+        if not started:
+            engine.executor.start()
+            self._apply_commands()
+        engine.executor.shutdown()
+        self._snapshot("intraday")
+        return self._finish()
+
+    async def _pace(self, previous: datetime | None, at: datetime) -> None:
+        """Wait the step's share of real time at ``--speed``, in slices a stop can cut."""
+        if not self._speed or previous is None:
+            return
+        remaining = max(0.0, (at - previous).total_seconds() / self._speed)
+        while remaining > 0 and not self._stop:
+            await asyncio.sleep(min(remaining, 0.05))
+            remaining -= 0.05
+
+    def _warm(self, batch: QuoteBatch) -> None:
+        for quote in batch.quotes:
+            self.engine.generator.update_quote(quote)
+            self.engine.positions.update_position_prices(quote)
+
+    def _do(self, step: Step) -> None:
+        executor = self.engine.executor
+        if step.kind == "scan":
+            executor.monitor_positions(step.at)
+            assert step.scan is not None
+            self.run_scan(step.scan)
+        elif step.kind == "quotes":
+            assert step.batch is not None
+            self.on_quotes(step.batch.quotes)
+            executor.monitor_positions(step.at)
+            self._maybe_snapshot(step.at)
+        else:
+            self.engine.broker.expire_due(step.at)
+            executor.sync()
+            self.engine.risk.monitor_portfolio_risk(executor.portfolio_view())
+            self._snapshot("daily")
+
+    def on_quotes(self, quotes: Sequence[Quote]) -> None:
+        """Validate, then hand each quote to the venue sinks and the executor."""
+        engine = self.engine
+        for quote in quotes:
+            if not engine.guard.accept(quote):
+                continue
+            engine.generator.update_quote(quote)
+            for sink in engine.sinks:
+                sink.on_quote(quote)
+            engine.executor.on_quote(quote)
+
+    def run_scan(self, kind: ScanKind) -> ScanReport:
+        """Run one scan now and hand its signals to the executor."""
+        generator = self.engine.generator
+        if kind is ScanKind.PREMARKET:
+            report = generator.run_premarket_scan()
+        else:
+            today = self.engine.clock.now().astimezone(NEW_YORK).date()
+            report = generator.run_market_hours_scan(session=today)
+        self.summary.scans += 1
+        if report.output is not None:
+            with self._store.unit_of_work() as uow:
+                ids = {str(r.ticker): r.id for r in uow.signals.for_scan(report.run_id)}
+            self.engine.executor.process_scan(report.output, ids)
+        return report
+
+    def _save_cursor(self, step: Step) -> None:
+        with self._store.unit_of_work() as uow:
+            uow.system_state.set(CURSOR_KEY, {"at": step.at, "rank": step.rank}, step.at)
+
+    # --- commands and snapshots --------------------------------------------------------
+
+    def _apply_commands(self) -> None:
+        with self._store.unit_of_work() as uow:
+            pending = uow.commands.pending()
+        for command in pending:
+            assert command.id is not None
+            try:
+                result, status = self._command(command.kind, command.payload), CommandStatus.APPLIED
+            except Exception as exc:  # noqa: BLE001 - a bad command is recorded, never fatal
+                result, status = f"{type(exc).__name__}: {exc}", CommandStatus.FAILED
+            with self._store.unit_of_work() as uow:
+                now = self.engine.clock.now()
+                uow.commands.complete(command.id, status=status, applied_at=now, result=result)
+
+    def _command(self, kind: CommandKind, payload: dict[str, Any]) -> str:
+        risk, executor = self.engine.risk, self.engine.executor
+        reason = str(payload.get("reason") or f"{kind.value.lower()} command")
+        if kind is CommandKind.PAUSE:
+            risk.pause(reason)
+        elif kind is CommandKind.RESUME:
+            risk.resume(reason)
+        elif kind is CommandKind.HALT:
+            risk.halt_trading(reason)
+        elif kind is CommandKind.CLOSE_POSITION:
+            ticker = str(payload["ticker"]).upper()
+            if self.engine.positions.get(ticker) is None:
+                raise LookupError(f"no open position in {ticker}")
+            order = executor.execute_exit(ticker, ExitReason.MANUAL)
+            if order is None:
+                return f"exit of {ticker} pending: sent when the market can take it"
+            return f"exit order {order.client_order_id} {order.status}"
+        elif kind is CommandKind.SCAN:
+            report = self.run_scan(ScanKind.PREMARKET)
+            return f"scan {report.run_id} {report.status}"
+        return f"trading state {risk.state}"
+
+    def _maybe_snapshot(self, now: datetime) -> None:
+        period = timedelta(minutes=self._config.runner.snapshot_minutes)
+        if self._last_snapshot is None or now - self._last_snapshot >= period:
+            self._snapshot("intraday")
+
+    def _snapshot(self, kind: str) -> None:
+        engine = self.engine
+        now = engine.clock.now()
+        view = engine.executor.portfolio_view()
+        pnl = engine.positions.calculate_portfolio_pnl()
+        engine.positions.save_marks()
+        with self._store.unit_of_work() as uow:
+            table = tables.equity_snapshots
+            found = select(table.c.id).where(table.c.ts == now, table.c.kind == kind)
+            if uow.connection.execute(found).first() is not None:
+                return  # written before a crash: the step is being repeated
+            uow.equity.add(EquitySnapshot(
+                ts=now, kind=kind, equity=view.equity, cash=view.cash,
+                positions_value=pnl.positions_value, realized_pnl=pnl.realized,
+                unrealized_pnl=pnl.unrealized,
+            ))  # fmt: skip
+        self._last_snapshot = now
+
+    def _finish(self) -> Summary:
+        s = self.summary
+        with self._store.unit_of_work() as uow:
+            s.signals = sum(1 for r in uow.signals.list() if r.selected)
+            s.orders = uow.orders.count()
+            s.fills = uow.fills.count()
+            trades = uow.trades.list()
+        s.trades = len(trades)
+        s.realized_pnl = sum((t.pnl for t in trades), Decimal(0))
+        for t in trades:
+            s.exits[t.exit_reason.value] = s.exits.get(t.exit_reason.value, 0) + 1
+        s.equity = self.engine.executor.portfolio_view().equity
+        s.trading_state = self.engine.risk.state.value
+        return s
+
+
+def run_replay(
+    config: LiveTradingConfig, store: Store, history: HistoryStore, window: tuple[date, date],
+    *, speed: float | None = None, crash: CrashHook = no_crash,
+) -> Summary:  # fmt: skip
+    """Run (or resume) a replay to its end on a fresh asyncio loop; return its summary."""
+    runner = Runner(config, store, history, window, speed=speed, crash=crash)
+    return asyncio.run(runner.run())
