@@ -337,6 +337,10 @@ def parse_orders(doc: Any) -> tuple[m.BrokerOrder, ...]:
     return _records(m.BrokerOrder, ORDER, doc, "orders")
 
 
+def parse_order_id(doc: Any) -> int:
+    return integer(_get(doc, "orderId", "order reply"), "orderId")
+
+
 def parse_activities(doc: Any) -> tuple[m.Activity, ...]:
     return _records(m.Activity, ACTIVITY, doc, "activities")
 

@@ -4,10 +4,11 @@ Follows section 7 of ``questrade-api.md``: single-use refresh tokens (reuse, unk
 expired → 400 with a plain body), access tokens expiring on the injected clock (401/1014,
 400/1015, 401/1017), two rate buckets with per-second and per-hour windows and the
 ``X-RateLimit-*`` headers (429/1006), the read endpoints with Questrade's wrappers and
-validation codes, retail mode (order calls → 403/1016), and fault switches (5xx, slow
-replies, malformed JSON, a login 500). Market data is replayed from a ``HistoryStore``
-(synthetic by default) by ``sandbox_data``. For tests and ``quant-agent questrade sandbox``;
-never for production. The partner-mode order state machine and streams are not built yet.
+validation codes, retail mode (order calls → 403/1016), partner mode (``partner=True``:
+the order calls and their state machine in ``sandbox_orders``, pushed on the notifications
+stream), and fault switches (5xx, slow replies, malformed JSON, a login 500, an order error
+under HTTP 200). Market data is replayed from a ``HistoryStore`` (synthetic by default) by
+``sandbox_data``. For tests and ``quant-agent questrade sandbox``; never for production.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from quant_agent.questrade.sandbox_http import (
     json_response,
     param_time,
 )
+from quant_agent.questrade.sandbox_orders import OrderDesk
 from quant_agent.questrade.sandbox_stream import StreamHub
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,6 +55,7 @@ class QuestradeSandbox:
         realtime: bool = True,
         snap_quotes_limit: int = 100,
         invalidate_previous_access: bool = False,
+        partner: bool = False,
     ) -> None:
         if history is None:
             from quant_agent.market.synthetic import generate_market
@@ -81,6 +84,11 @@ class QuestradeSandbox:
         self.api_server = ""
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
         self.streams = StreamHub(self.access_token_valid)
+        self.partner = partner
+        self.desk = OrderDesk(
+            clock=clock, market=self.market, orders=self._orders,
+            executions=self._executions, push=self._push_notification,
+        )  # fmt: skip
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -338,7 +346,25 @@ class QuestradeSandbox:
             body = {"code": 3054, "message": "Order was rejected by the exchange.",
                     "orderId": 177106099, "orders": []}  # fmt: skip
             return json_response(body, 200)
-        raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
+        if not self.partner:
+            raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
+        number = self._account(request)
+        order_id = request.match_info.get("order_id")
+        if request.method == "DELETE" and order_id is not None:
+            return json_response(await self.desk.cancel(number, _order_id(order_id)))
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad("Invalid or malformed argument: body") from None
+        rest = request.match_info.get("rest", "").strip("/")
+        if rest.endswith("impact"):
+            return json_response(self.desk.impact(body))
+        if rest == "":
+            return json_response(await self.desk.place(number, body))
+        return json_response(await self.desk.place(number, body, replace_id=_order_id(rest)))
+
+    async def _push_notification(self, doc: dict[str, Any]) -> bool:
+        return await self.streams.push("notifications", doc)
 
     async def _activities(self, request: web.Request) -> web.Response:
         self._account(request)
@@ -419,3 +445,9 @@ class QuestradeSandbox:
         else:
             symbols = self._ids(request)
         return json_response({"symbols": [data.symbol_record(s, full=True) for s in symbols]})
+
+
+def _order_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise ApiError(404, 1001, "Invalid endpoint.")
+    return int(raw)

@@ -1,0 +1,163 @@
+"""QuestradeBroker against the sandbox: reads, partner-mode order lifecycle through the
+OrderManager (SQLite and PostgreSQL), lookups instead of blind retries, personal-key refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from quant_agent.brokers.base import Broker, OrderRequest
+from quant_agent.config import OrdersConfig
+from quant_agent.core.enums import OrderStatus, OrderType, Side
+from quant_agent.core.errors import RejectedError
+from quant_agent.core.events import OrderEvent, OrderFilled
+from quant_agent.core.ids import ClientOrderId, Ticker
+from quant_agent.order_manager import OrderManager
+from quant_agent.storage.store import Store
+
+from .broker_harness import BrokerHarness, broker_harness
+
+
+def manager(h: BrokerHarness, store: Store) -> OrderManager:
+    return OrderManager(store, h.broker, h.clock, config=OrdersConfig(), sleep=lambda _: None)
+
+
+def ask(h: BrokerHarness, ticker: str = "AAPL") -> Decimal:
+    info = h.sandbox.market.by_name[ticker]
+    return Decimal(str(h.sandbox.market.quote(info, h.clock.now())["askPrice"]))
+
+
+def test_reads_positions_balances_open_orders_and_executions(tmp_path: Path, store: Store) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:
+        assert isinstance(h.broker, Broker)
+        positions = h.broker.positions()
+        balances = h.broker.balances()
+        open_orders = h.broker.list_open_orders()
+        fills = h.broker.fills_since(h.clock.now() - timedelta(hours=2))
+        by_id = h.broker.get_order(open_orders[0].broker_order_id)
+
+    assert positions and all(p.quantity != 0 for p in positions)
+    assert balances.equity > 0 and balances.buying_power > 0
+    assert [o.status for o in open_orders] == [OrderStatus.ACCEPTED]
+    assert open_orders[0].client_order_id == "QT-ORDER-177106006"  # entered by hand
+    assert by_id == open_orders[0]
+    assert [(f.fill_id, f.quantity, f.price) for f in fills] == [
+        ("QT-53817310", 10, Decimal("150"))
+    ]
+    assert fills[0].commission == Decimal("4.95")
+
+
+def test_order_lifecycle_through_the_order_manager(tmp_path: Path, store: Store) -> None:
+    with broker_harness(tmp_path, store) as h:
+        om = manager(h, store)
+        # submit → Pending (SUBMITTED), then Accepted and Executed on the notifications stream
+        order = om.create_market_order("AAPL", Side.BUY, 10, intent=("qt", 1))
+        assert om.submit_order(order.client_order_id).status is OrderStatus.SUBMITTED
+        h.pump_until(lambda: om.get_order_status(order.client_order_id) is OrderStatus.FILLED)
+        (fill,) = om.fills(order.client_order_id)
+        assert fill.fill_id.startswith("QT-") and fill.price == ask(h)
+
+        # a limit far below the market is accepted and works; then it is canceled
+        low = (ask(h) * Decimal("0.5")).quantize(Decimal("0.01"))
+        limit = om.create_limit_order("AAPL", Side.BUY, 5, low, intent=("qt", 2))
+        om.submit_order(limit.client_order_id)
+        h.pump_until(lambda: om.get_order_status(limit.client_order_id) is OrderStatus.ACCEPTED)
+        assert [o.client_order_id for o in h.broker.list_open_orders()].count(
+            limit.client_order_id
+        ) == 1
+        om.cancel_order(limit.client_order_id)
+        h.pump_until(lambda: om.get_order_status(limit.client_order_id) is OrderStatus.CANCELED)
+
+        # the venue rejects the next order with a reason
+        h.sandbox.desk.reject_next = 1
+        bad = om.create_market_order("AAPL", Side.BUY, 3, intent=("qt", 3))
+        om.submit_order(bad.client_order_id)
+        h.pump_until(lambda: om.get_order_status(bad.client_order_id) is OrderStatus.REJECTED)
+
+        # the fill also comes back through fills_since with the same deterministic id
+        again = h.broker.fills_since(h.clock.now() - timedelta(minutes=1))
+        assert fill.fill_id in {f.fill_id for f in again}
+        assert om.fills(order.client_order_id) == [fill]
+
+
+def test_partial_fills_then_replace_then_cancel_leaves_partial_cancel(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store) as h:
+        events: list[OrderEvent] = []
+        h.broker.subscribe(events.append)
+        h.sandbox.desk.partial_fill = 4
+        coid = ClientOrderId("qt-partial-1")
+        request = OrderRequest(client_order_id=coid, ticker=Ticker("AAPL"), side=Side.BUY,
+                               order_type=OrderType.MARKET, quantity=10)  # fmt: skip
+        report = h.broker.submit(request)
+        h.pump_until(lambda: sum(isinstance(e, OrderFilled) for e in events) == 1)
+        assert report.status is OrderStatus.SUBMITTED
+
+        h.sandbox.desk.auto_fill = False
+        amended = h.broker.replace(coid, quantity=8)
+        assert amended.quantity == 8 and amended.filled_quantity == 4
+        assert amended.broker_order_id != report.broker_order_id  # a new id in the chain
+        canceled = h.broker.cancel(coid)
+        assert canceled.status is OrderStatus.CANCELED and canceled.filled_quantity == 4
+        assert h.broker.submit(request).broker_order_id == canceled.broker_order_id  # no 2nd
+
+
+def test_a_lost_reply_is_found_by_lookup_and_never_sent_twice(tmp_path: Path, store: Store) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:
+        h.sandbox.desk.auto_fill = False
+        coid = ClientOrderId("qt-lost-1")
+        request = OrderRequest(
+            client_order_id=coid,
+            ticker=Ticker("AAPL"),
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            quantity=7,
+            limit_price=Decimal("1.00"),
+        )
+        # The order reaches Questrade but the reply is lost (as after a timeout): only the
+        # intent row is written, no Questrade id is bound.
+        original = h.broker._map.bind  # noqa: SLF001 - simulate the crash between POST and bind
+        h.broker._map.bind = lambda *a, **k: None  # type: ignore[method-assign]
+        h.broker.submit(request)
+        h.broker._map.bind = original  # type: ignore[method-assign]
+        assert h.broker._map.get(coid).order_id is None  # type: ignore[union-attr]
+
+        found = h.broker.get_order_by_client_id(coid)
+        again = h.broker.submit(request)
+
+    assert found is not None and found.quantity == 7 and found.status is OrderStatus.ACCEPTED
+    assert again.broker_order_id == found.broker_order_id
+    assert h.sandbox.desk.placed == 1
+
+
+def test_an_order_error_under_http_200_is_looked_up_then_reported_rejected(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:
+        h.sandbox.faults.order_error_200 = 1
+        report = h.broker.submit(
+            OrderRequest(
+                client_order_id=ClientOrderId("qt-200"),
+                ticker=Ticker("AAPL"),
+                side=Side.BUY,
+                order_type=OrderType.MARKET,
+                quantity=1,
+            )  # fmt: skip
+        )
+        posts = [p for m, p in h.sandbox.requests if m == "POST"]
+    assert report.status is OrderStatus.REJECTED and "3054" in (report.reject_reason or "")
+    assert len(posts) == 1  # never retried blindly
+
+
+def test_personal_key_refuses_orders_with_a_clear_message(tmp_path: Path, store: Store) -> None:
+    with broker_harness(tmp_path, store, partner=False, stream=False) as h:
+        assert "partner" in (h.broker.order_entry_problem or "")
+        om = manager(h, store)
+        order = om.create_market_order("AAPL", Side.BUY, 1, intent=("qt", 9))
+        with pytest.raises(RejectedError, match="personal key"):
+            h.broker.submit(OrderRequest.from_order(order))
+        assert not [p for m, p in h.sandbox.requests if m == "POST"]
