@@ -359,9 +359,12 @@ class QuestradeSandbox:
         rest = request.match_info.get("rest", "").strip("/")
         if rest.endswith("impact"):
             return json_response(self.desk.impact(body))
-        if rest == "":
-            return json_response(await self.desk.place(number, body))
-        return json_response(await self.desk.place(number, body, replace_id=_order_id(rest)))
+        replace_id = _order_id(rest) if rest else None
+        reply = await self.desk.place(number, body, replace_id=replace_id)
+        if self.faults.lost_order_replies > 0:  # placed, but the caller never hears so
+            self.faults.lost_order_replies -= 1
+            raise ApiError(503, 1011, "IQ servers did not produce a response before a timeout.")
+        return json_response(reply)
 
     async def _push_notification(self, doc: dict[str, Any]) -> bool:
         return await self.streams.push("notifications", doc)

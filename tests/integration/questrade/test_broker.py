@@ -106,32 +106,23 @@ def test_partial_fills_then_replace_then_cancel_leaves_partial_cancel(
         assert h.broker.submit(request).broker_order_id == canceled.broker_order_id  # no 2nd
 
 
-def test_a_lost_reply_is_found_by_lookup_and_never_sent_twice(tmp_path: Path, store: Store) -> None:
-    with broker_harness(tmp_path, store, stream=False) as h:
+def test_a_lost_order_reply_is_looked_up_by_the_order_manager_never_resent(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store) as h:
         h.sandbox.desk.auto_fill = False
-        coid = ClientOrderId("qt-lost-1")
-        request = OrderRequest(
-            client_order_id=coid,
-            ticker=Ticker("AAPL"),
-            side=Side.BUY,
-            order_type=OrderType.LIMIT,
-            quantity=7,
-            limit_price=Decimal("1.00"),
-        )
-        # The order reaches Questrade but the reply is lost (as after a timeout): only the
-        # intent row is written, no Questrade id is bound.
-        original = h.broker._map.bind  # noqa: SLF001 - simulate the crash between POST and bind
-        h.broker._map.bind = lambda *a, **k: None  # type: ignore[method-assign]
-        h.broker.submit(request)
-        h.broker._map.bind = original  # type: ignore[method-assign]
-        assert h.broker._map.get(coid).order_id is None  # type: ignore[union-attr]
+        h.sandbox.faults.lost_order_replies = 1  # placed at Questrade, the reply is a 503
+        om = manager(h, store)
+        order = om.create_limit_order("AAPL", Side.BUY, 7, "1.00", intent=("qt", "lost"))
 
-        found = h.broker.get_order_by_client_id(coid)
-        again = h.broker.submit(request)
+        after = om.submit_order(order.client_order_id)
+        h.pump_until(lambda: om.get_order_status(order.client_order_id) is OrderStatus.ACCEPTED)
+        posts = [p for m, p in h.sandbox.requests if m == "POST"]
+        again = h.broker.submit(OrderRequest.from_order(after))
 
-    assert found is not None and found.quantity == 7 and found.status is OrderStatus.ACCEPTED
-    assert again.broker_order_id == found.broker_order_id
-    assert h.sandbox.desk.placed == 1
+    assert after.status is OrderStatus.ACCEPTED and after.broker_order_id is not None
+    assert len(posts) == 1 and h.sandbox.desk.placed == 1  # looked up, never sent twice
+    assert again.broker_order_id == after.broker_order_id
 
 
 def test_an_order_error_under_http_200_is_looked_up_then_reported_rejected(
