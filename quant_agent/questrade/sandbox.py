@@ -56,6 +56,7 @@ class QuestradeSandbox:
         snap_quotes_limit: int = 100,
         invalidate_previous_access: bool = False,
         partner: bool = False,
+        login_port: int = 0,
     ) -> None:
         if history is None:
             from quant_agent.market.synthetic import generate_market
@@ -85,6 +86,7 @@ class QuestradeSandbox:
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
         self.streams = StreamHub(self.access_token_valid)
         self.partner = partner
+        self.login_port = login_port
         self.desk = OrderDesk(
             clock=clock, market=self.market, orders=self._orders,
             executions=self._executions, push=self._push_notification,
@@ -104,17 +106,17 @@ class QuestradeSandbox:
         login.router.add_route("*", "/oauth2/token", self._token)
         api = web.Application(middlewares=[self._middleware])
         self._routes(api.router)
-        self.login_url = f"http://127.0.0.1:{await self._serve(login)}"
+        self.login_url = f"http://127.0.0.1:{await self._serve(login, self.login_port)}"
         self.api_server = f"http://127.0.0.1:{await self._serve(api)}/"
 
-    async def _serve(self, app: web.Application) -> int:
+    async def _serve(self, app: web.Application, port: int = 0) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
-        return await self._listen(runner)
+        return await self._listen(runner, port)
 
-    async def _listen(self, runner: web.AppRunner) -> int:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+    async def _listen(self, runner: web.AppRunner, port: int = 0) -> int:
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         self._sites.append(site)
         server = site._server
