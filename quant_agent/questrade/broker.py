@@ -36,11 +36,13 @@ from quant_agent.brokers.base import (
     OrderEventHandler,
     OrderRequest,
 )
+from quant_agent.config import QuestradeConfig
 from quant_agent.core.clock import Clock
 from quant_agent.core.errors import RejectedError, TransientBrokerError
 from quant_agent.core.events import OrderEvent, OrderFilled
 from quant_agent.core.ids import BrokerOrderId, ClientOrderId, Ticker
 from quant_agent.questrade import models as m
+from quant_agent.questrade.auth import Authenticator, authenticator_from_config
 from quant_agent.questrade.broker_mapping import (
     EventTracker,
     matches,
@@ -51,6 +53,8 @@ from quant_agent.questrade.broker_mapping import (
 from quant_agent.questrade.errors import QuestradeOrderError, QuestradeTransientError
 from quant_agent.questrade.order_map import MappedOrder, OrderMap
 from quant_agent.questrade.rest import QuestradeRest
+from quant_agent.questrade.stream import NotificationStream
+from quant_agent.storage.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,6 +112,8 @@ class QuestradeBroker:
         self._events: queue.SimpleQueue[OrderEvent] = queue.SimpleQueue()
         self._tracker = EventTracker()
         self._lock = threading.RLock()
+        self._stream: NotificationStream | None = None
+        self._auth: Authenticator | None = None
 
     # --- start-up and events ----------------------------------------------------------------
 
@@ -172,14 +178,16 @@ class QuestradeBroker:
 
     def _resolve(self, order: m.BrokerOrder) -> MappedOrder | None:
         """Our row for a Questrade order: by id, by chain, or by adopting a lost intent."""
-        row = self._row_for(order.id, order.chain_id)
-        if row is not None or order.state == "Replaced":
-            return row
-        for intent in self._map.unbound():
-            if intent.account == self._account and matches(intent, order):
-                self._map.bind(intent.client_order_id, order.id, order.chain_id, self._clock.now())
-                return self._map.get(intent.client_order_id)
-        return None
+        with self._lock:  # the stream thread and the caller's may both adopt
+            row = self._row_for(order.id, order.chain_id)
+            if row is not None or order.state == "Replaced":
+                return row
+            for intent in self._map.unbound():
+                if intent.account == self._account and matches(intent, order):
+                    now = self._clock.now()
+                    self._map.bind(intent.client_order_id, order.id, order.chain_id, now)
+                    return self._map.get(intent.client_order_id)
+            return None
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -322,6 +330,53 @@ class QuestradeBroker:
     def run_async(self, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run ``fn()`` on the broker's loop (e.g. to start the notifications stream)."""
         return self._loop.run(fn(), self._timeout)
+
+    @classmethod
+    def from_config(
+        cls, config: QuestradeConfig, store: Store, clock: Clock, *, account: str | None = None
+    ) -> QuestradeBroker:
+        """Connect: token store, REST client, the account (default: the primary one) and
+        the notifications stream, on a private loop thread. Logs at start-up, as a warning,
+        that orders cannot be placed when ``order_entry`` is not ``partner``."""
+        loop = LoopThread()
+
+        async def connect() -> tuple[QuestradeRest, str, Authenticator]:
+            auth = authenticator_from_config(config, clock)
+            rest = QuestradeRest(auth, clock=clock, timeout=config.request_timeout_s)
+            accounts = (await rest.accounts()).accounts
+            chosen = account or next((a.number for a in accounts if a.is_primary), None)
+            if chosen is None:
+                raise RejectedError("Questrade reports no account for this token")
+            return rest, chosen, auth
+
+        rest, number, auth = loop.run(connect(), config.request_timeout_s * 3)
+        broker = cls(rest, account=number, order_map=OrderMap(store), clock=clock, loop=loop,
+                     order_entry=config.order_entry)  # fmt: skip
+        if broker.order_entry_problem:
+            log.warning("Questrade: %s", broker.order_entry_problem)
+        notes = NotificationStream(rest, auth, clock=clock, on_notification=broker.on_notification)
+
+        async def start() -> None:
+            notes.start()
+
+        loop.run(start(), 5)
+        broker._stream, broker._auth = notes, auth
+        return broker
+
+    def close(self) -> None:
+        """Stop the notifications stream and the loop thread."""
+
+        async def stop() -> None:
+            if self._stream is not None:
+                await self._stream.stop()
+            await self._rest.aclose()
+            if self._auth is not None:
+                await self._auth.aclose()
+
+        try:
+            self._loop.run(stop(), self._timeout)
+        finally:
+            self._loop.stop()
 
 
 def _num(value: Decimal | None) -> float | None:

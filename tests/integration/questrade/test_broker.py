@@ -152,3 +152,40 @@ def test_personal_key_refuses_orders_with_a_clear_message(tmp_path: Path, store:
         with pytest.raises(RejectedError, match="personal key"):
             h.broker.submit(OrderRequest.from_order(order))
         assert not [p for m, p in h.sandbox.requests if m == "POST"]
+
+
+def test_from_config_connects_to_the_primary_account_and_streams_events(
+    tmp_path: Path, store: Store
+) -> None:
+    from pydantic import SecretStr
+
+    from quant_agent.config import QuestradeConfig
+    from quant_agent.questrade.broker import QuestradeBroker
+
+    with broker_harness(tmp_path, store, stream=False) as h:
+        config = QuestradeConfig(
+            login_url=h.sandbox.login_url, token_path=tmp_path / "cfg-token.json",
+            refresh_token=SecretStr(h.sandbox.issue_refresh_token()), order_entry="partner",
+        )  # fmt: skip
+        broker = QuestradeBroker.from_config(config, store, h.clock)
+        try:
+            events: list[OrderEvent] = []
+            broker.subscribe(events.append)
+            broker.run_async(broker._stream.wait_up)  # type: ignore[union-attr]  # noqa: SLF001
+            broker.submit(
+                OrderRequest(
+                    client_order_id=ClientOrderId("qt-cfg-1"),
+                    ticker=Ticker("MSFT"),
+                    side=Side.BUY,
+                    order_type=OrderType.MARKET,
+                    quantity=2,
+                )  # fmt: skip
+            )
+            deadline_pumps = 40
+            while not any(isinstance(e, OrderFilled) for e in events) and deadline_pumps:
+                broker.pump(timeout=0.25)
+                deadline_pumps -= 1
+        finally:
+            broker.close()
+    assert broker.order_entry_problem is None
+    assert [type(e).__name__ for e in events] == ["OrderAccepted", "OrderFilled"]
