@@ -351,20 +351,14 @@ class QuestradeSandbox:
         if not self.partner:
             raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
         number = self._account(request)
-        order_id = request.match_info.get("order_id")
-        if request.method == "DELETE" and order_id is not None:
-            return json_response(await self.desk.cancel(number, _order_id(order_id)))
         try:
-            body = await request.json()
+            body = await request.json() if request.method == "POST" else None
         except ValueError:
             raise bad("Invalid or malformed argument: body") from None
-        rest = request.match_info.get("rest", "").strip("/")
-        if rest.endswith("impact"):
-            return json_response(self.desk.impact(body))
-        replace_id = _order_id(rest) if rest else None
-        reply = await self.desk.place(number, body, replace_id=replace_id)
-        if self.faults.lost_order_replies > 0:  # placed, but the caller never hears so
-            self.faults.lost_order_replies -= 1
+        tail = request.match_info.get("order_id") or request.match_info.get("rest", "")
+        reply = await self.desk.call(request.method, number, tail.strip("/"), body)
+        if self.faults.lost_order_replies > 0 and request.method == "POST":
+            self.faults.lost_order_replies -= 1  # placed, but the caller never hears so
             raise ApiError(503, 1011, "IQ servers did not produce a response before a timeout.")
         return json_response(reply)
 
@@ -450,9 +444,3 @@ class QuestradeSandbox:
         else:
             symbols = self._ids(request)
         return json_response({"symbols": [data.symbol_record(s, full=True) for s in symbols]})
-
-
-def _order_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise ApiError(404, 1001, "Invalid endpoint.")
-    return int(raw)

@@ -62,6 +62,24 @@ class OrderDesk:
 
     # --- the order calls --------------------------------------------------------------------
 
+    async def call(self, method: str, account: str, tail: str, body: Any) -> dict[str, Any]:
+        """Route one order call: ``tail`` is what follows ``accounts/{id}/orders/``."""
+        if method == "DELETE":
+            return await self.cancel(account, _order_id(tail))
+        if tail.endswith("impact"):
+            return self.impact(body)
+        return await self.place(account, body, replace_id=_order_id(tail) if tail else None)
+
+    async def expire_day_orders(self) -> int:
+        """End of the session: every working ``Day`` order goes ``Expired``; return how many."""
+        now = self.clock.now()
+        expired = [o for _, _, o in self.orders
+                   if o["state"] in OPEN_STATES and o["timeInForce"] == "Day"]  # fmt: skip
+        for order in expired:
+            self._set(order, "Expired", now)
+            await self._notify([order])
+        return len(expired)
+
     def _find(self, account: str, order_id: int) -> dict[str, Any]:
         for a, _, o in self.orders:
             if a == account and o["id"] == order_id:
@@ -261,3 +279,9 @@ class OrderDesk:
             doc["executions"] = copy.deepcopy(executions)
         doc["accountNumber"] = int(ACCOUNTS[0])
         await self._push(doc)
+
+
+def _order_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise ApiError(404, 1001, "Invalid endpoint.")
+    return int(raw)

@@ -189,3 +189,35 @@ def test_from_config_connects_to_the_primary_account_and_streams_events(
             broker.close()
     assert broker.order_entry_problem is None
     assert [type(e).__name__ for e in events] == ["OrderAccepted", "OrderFilled"]
+
+
+def test_a_working_day_order_expires_at_the_end_of_the_session(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store) as h:
+        om = manager(h, store)
+        order = om.create_limit_order("AAPL", Side.BUY, 4, "1.00", intent=("qt", "day"))
+        om.submit_order(order.client_order_id)
+        h.pump_until(lambda: om.get_order_status(order.client_order_id) is OrderStatus.ACCEPTED)
+        expired = h.on_server(h.sandbox.desk.expire_day_orders)
+        h.pump_until(lambda: om.get_order_status(order.client_order_id) is OrderStatus.EXPIRED)
+    assert expired == 2  # ours and the account's hand-entered limit order
+
+
+def test_from_config_with_a_personal_key_warns_at_start_up(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pydantic import SecretStr
+
+    from quant_agent.config import QuestradeConfig
+    from quant_agent.questrade.broker import QuestradeBroker
+
+    with broker_harness(tmp_path, store, partner=False, stream=False) as h:
+        config = QuestradeConfig(
+            login_url=h.sandbox.login_url, token_path=tmp_path / "cfg-token.json",
+            refresh_token=SecretStr(h.sandbox.issue_refresh_token()),
+        )  # fmt: skip
+        with caplog.at_level("WARNING", logger="quant_agent.questrade.broker"):
+            broker = QuestradeBroker.from_config(config, store, h.clock)
+        broker.close()
+    assert "orders cannot be placed" in caplog.text and "personal key" in caplog.text
