@@ -345,14 +345,14 @@ class QuestradeSandbox:
     async def _order_call(self, request: web.Request) -> web.Response:
         if self.faults.order_error_200:
             self.faults.order_error_200 -= 1
-            body = {"code": 3054, "message": "Order was rejected by the exchange.",
-                    "orderId": 177106099, "orders": []}  # fmt: skip
-            return json_response(body, 200)
+            error = {"code": 3054, "message": "Order was rejected by the exchange.",
+                     "orderId": 177106099, "orders": []}  # fmt: skip
+            return json_response(error, 200)
         if not self.partner:
             raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
         number = self._account(request)
         try:
-            body = await request.json() if request.method == "POST" else None
+            body: Any = await request.json() if request.method == "POST" else None
         except ValueError:
             raise bad("Invalid or malformed argument: body") from None
         tail = request.match_info.get("order_id") or request.match_info.get("rest", "")
