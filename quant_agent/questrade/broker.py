@@ -50,7 +50,11 @@ from quant_agent.questrade.broker_mapping import (
     to_broker_order,
     to_fill,
 )
-from quant_agent.questrade.errors import QuestradeOrderError, QuestradeTransientError
+from quant_agent.questrade.errors import (
+    QuestradeOrderError,
+    QuestradeRequestError,
+    QuestradeTransientError,
+)
 from quant_agent.questrade.order_map import MappedOrder, OrderMap
 from quant_agent.questrade.rest import QuestradeRest
 from quant_agent.questrade.stream import NotificationStream
@@ -210,12 +214,21 @@ class QuestradeBroker:
                 return report
             if existing.order_id is not None:
                 raise RejectedError(f"order {request.client_order_id} is unknown to Questrade")
-        symbol = self._run(self._rest.resolve([request.ticker]))[request.ticker]
-        body, intent = order_body(request, self._account, symbol.symbol_id, self._clock.now())
+        now = self._clock.now()
+        try:
+            symbol = self._run(self._rest.resolve([request.ticker])).get(request.ticker)
+        except QuestradeRequestError as exc:
+            symbol, problem = None, f"{request.ticker}: {exc}"
+        else:
+            problem = f"Questrade does not know the symbol {request.ticker}"
+        if symbol is None:  # refused before anything was sent: a report, not an exception
+            _, unsent = order_body(request, self._account, 0, now)
+            return to_broker_order(None, unsent, now, reject_reason=problem)
+        body, intent = order_body(request, self._account, symbol.symbol_id, now)
         intent = self._map.record_intent(intent)
         try:
             order_id, records = self._run(self._rest.place_order(self._account, body))
-        except QuestradeOrderError as exc:  # refused, possibly under HTTP 200: look first
+        except QuestradeRequestError as exc:  # refused, possibly under HTTP 200: look first
             found = self.get_order_by_client_id(request.client_order_id)
             if found is not None:
                 return found
@@ -223,8 +236,12 @@ class QuestradeBroker:
         chain = records[0].chain_id if records else order_id
         self._map.bind(request.client_order_id, order_id, chain, self._clock.now())
         row = self._map.get(request.client_order_id)
-        assert row is not None
-        return to_broker_order(records[0] if records else None, row, self._clock.now())
+        if row is None or not records:
+            report = self.get_order_by_client_id(request.client_order_id)
+            if report is None:
+                raise TransientBrokerError(f"order {order_id} placed but not found")
+            return report
+        return to_broker_order(records[0], row, self._clock.now())
 
     def cancel(self, client_order_id: ClientOrderId) -> BrokerOrder:
         self._require_partner()

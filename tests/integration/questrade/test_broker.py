@@ -221,3 +221,29 @@ def test_from_config_with_a_personal_key_warns_at_start_up(
             broker = QuestradeBroker.from_config(config, store, h.clock)
         broker.close()
     assert "orders cannot be placed" in caplog.text and "personal key" in caplog.text
+
+
+def test_an_unknown_symbol_or_a_refused_body_is_a_rejected_report_not_an_exception(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:
+        unknown = h.broker.submit(
+            OrderRequest(
+                client_order_id=ClientOrderId("qt-zz"),
+                ticker=Ticker("ZZZZ"),
+                side=Side.BUY,
+                order_type=OrderType.MARKET,
+                quantity=1,
+            )  # fmt: skip
+        )
+        odd = h.broker.submit(  # a stop order without its stop price: 400/1004 from Questrade
+            OrderRequest(
+                client_order_id=ClientOrderId("qt-stop"),
+                ticker=Ticker("AAPL"),
+                side=Side.SELL,
+                order_type=OrderType.STOP,
+                quantity=1,
+            )  # fmt: skip
+        )
+    assert unknown.status is OrderStatus.REJECTED and "ZZZZ" in (unknown.reject_reason or "")
+    assert odd.status is OrderStatus.REJECTED and "1004" in (odd.reject_reason or "")
