@@ -264,8 +264,11 @@ def questrade_login(
     from quant_agent.questrade.errors import QuestradeError
 
     config = _load(config_path)
-    raw = os.environ.get("QUESTRADE_REFRESH_TOKEN") or typer.prompt(
-        "Refresh token from the Questrade API Centre", hide_input=True
+    configured = config.questrade.refresh_token  # QA_QUESTRADE__REFRESH_TOKEN
+    raw = (
+        os.environ.get("QUESTRADE_REFRESH_TOKEN")
+        or (configured.get_secret_value() if configured is not None else "")
+        or typer.prompt("Refresh token from the Questrade API Centre", hide_input=True)
     )
     try:
         asyncio.run(
