@@ -379,13 +379,10 @@ def parse_stream_port(doc: Any) -> int:
     return port
 
 
-_PRICE, _COUNT, _ID, _DELAY, _FLAG = range(5)
-_FAST_CORE = (
-    ("symbolId", "symbol_id", _ID), ("bidPrice", "bid_price", _PRICE),
-    ("askPrice", "ask_price", _PRICE), ("lastTradePrice", "last_trade_price", _PRICE),
-    ("bidSize", "bid_size", _COUNT), ("askSize", "ask_size", _COUNT),
-    ("volume", "volume", _COUNT), ("delay", "delay", _DELAY), ("isHalted", "is_halted", _FLAG),
-)  # fmt: skip
+_MISSING = object()
+_FAST_PRICES = (("bidPrice", "bid_price"), ("askPrice", "ask_price"),
+                ("lastTradePrice", "last_trade_price"))  # fmt: skip
+_FAST_COUNTS = (("bidSize", "bid_size"), ("askSize", "ask_size"), ("volume", "volume"))
 
 
 def fast_quote_core(record: Any) -> dict[str, Any] | None:
@@ -394,30 +391,42 @@ def fast_quote_core(record: Any) -> dict[str, Any] | None:
     table-driven decoder", which gives the same result or the precise error."""
     if type(record) is not dict:
         return None
-    out: dict[str, Any] = {}
-    for wire, attr, kind in _FAST_CORE:
-        if wire not in record:
+    get = record.get
+    symbol_id = get("symbolId", _MISSING)
+    if type(symbol_id) is not int:
+        return None
+    out: dict[str, Any] = {"symbol_id": symbol_id}
+    for wire, attr in _FAST_PRICES:
+        value = get(wire, _MISSING)
+        if value is _MISSING:
             continue
-        value = record[wire]
-        kind_of = type(value)
-        if kind == _PRICE:
-            if value is None:
-                out[attr] = None
-            elif kind_of is float and value - value == 0:  # finite
-                out[attr] = Decimal(repr(value))
-            else:
-                return None
-        elif kind == _FLAG:
-            if kind_of is bool:
-                out[attr] = value
-            elif value is None:
-                out[attr] = False
-            else:
-                return None
-        elif kind_of is int and (kind != _DELAY or value >= 0):
+        if value is None:
+            out[attr] = None
+        elif type(value) is float and value - value == 0:  # finite
+            out[attr] = Decimal(repr(value))
+        else:
+            return None
+    for wire, attr in _FAST_COUNTS:
+        value = get(wire, _MISSING)
+        if value is _MISSING:
+            continue
+        if type(value) is int:
             out[attr] = value
-        elif value is None and kind == _COUNT:
+        elif value is None:
             out[attr] = 0
+        else:
+            return None
+    delay = get("delay", _MISSING)
+    if delay is not _MISSING:
+        if type(delay) is not int or delay < 0:
+            return None
+        out["delay"] = delay
+    halted = get("isHalted", _MISSING)
+    if halted is not _MISSING:
+        if halted is None:
+            out["is_halted"] = False
+        elif type(halted) is bool:
+            out["is_halted"] = halted
         else:
             return None
     return out
