@@ -34,6 +34,11 @@ app.add_typer(config_app, name="config")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
+questrade_app = typer.Typer(
+    help="Questrade: store the token, check the account, show quotes, run the local server.",
+    no_args_is_help=True,
+)
+app.add_typer(questrade_app, name="questrade")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -407,6 +412,122 @@ def dashboard(
         "use 'quant-agent run' for the session status"
     )
     raise typer.Exit(1)
+
+
+# --- questrade ------------------------------------------------------------------------------
+
+
+def _questrade_failed(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(1)
+
+
+@questrade_app.command("login")
+def questrade_login(
+    config_path: ConfigOption = None,
+    verify: Annotated[
+        bool, typer.Option(help="Redeem the token once to prove Questrade accepts it.")
+    ] = True,
+) -> None:
+    """Store the first refresh token (QUESTRADE_REFRESH_TOKEN, else a hidden prompt)."""
+    import asyncio
+    import os
+
+    from pydantic import SecretStr
+
+    from quant_agent.questrade import commands
+    from quant_agent.questrade.errors import QuestradeError
+
+    config = _load(config_path)
+    configured = config.questrade.refresh_token  # QA_QUESTRADE__REFRESH_TOKEN
+    raw = (
+        os.environ.get("QUESTRADE_REFRESH_TOKEN")
+        or (configured.get_secret_value() if configured is not None else "")
+        or typer.prompt("Refresh token from the Questrade API Centre", hide_input=True)
+    )
+    try:
+        asyncio.run(
+            commands.login(
+                config.questrade, SecretStr(raw), LiveClock(), console.print, verify=verify
+            )  # fmt: skip
+        )
+    except QuestradeError as exc:
+        raise _questrade_failed(exc) from None
+
+
+@questrade_app.command("check")
+def questrade_check(
+    config_path: ConfigOption = None,
+    probe: Annotated[str, typer.Option(help="Symbol whose quote shows the data delay.")] = "AAPL",
+) -> None:
+    """Show the accounts, real-time vs delayed market data, and whether orders can be placed."""
+    import asyncio
+
+    from quant_agent.questrade import commands
+    from quant_agent.questrade.errors import QuestradeError
+
+    config = _load(config_path)
+    try:
+        asyncio.run(commands.check(config.questrade, LiveClock(), console.print, probe))
+    except QuestradeError as exc:
+        raise _questrade_failed(exc) from None
+
+
+@questrade_app.command("quotes")
+def questrade_quotes(
+    tickers: Annotated[list[str], typer.Argument(help="Symbols, e.g. AAPL RY.TO.")],
+    stream: Annotated[bool, typer.Option("--stream", help="Stream until --count quotes.")] = False,
+    count: Annotated[int, typer.Option(help="Streamed quotes to print.")] = 10,
+    timeout: Annotated[
+        float | None, typer.Option(help="Give up streaming after this many seconds.")
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Print snapshot quotes, or streamed quotes until --count arrived (survives drops)."""
+    import asyncio
+
+    from quant_agent.questrade import commands
+    from quant_agent.questrade.errors import QuestradeError
+
+    config = _load(config_path)
+    try:
+        asyncio.run(
+            commands.quotes(
+                config.questrade,
+                tickers,
+                LiveClock(),
+                console.print,
+                stream=stream,
+                count=count,
+                give_up_after=timeout,
+            )  # fmt: skip
+        )
+    except (QuestradeError, TimeoutError) as exc:
+        raise _questrade_failed(exc or TimeoutError("no quotes in time")) from None
+
+
+@questrade_app.command("sandbox")
+def questrade_sandbox(
+    port: Annotated[int, typer.Option(help="Login server port (0: any free port).")] = 0,
+    partner: Annotated[
+        bool, typer.Option("--partner", help="Partner mode: order calls work.")
+    ] = False,
+) -> None:
+    """Run the local Questrade on 127.0.0.1 until Ctrl-C (no account needed)."""
+    import asyncio
+    import contextlib
+
+    from quant_agent.questrade import commands
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            commands.serve_sandbox(
+                lambda line: console.print(line, highlight=False),
+                LiveClock(),
+                port=port,
+                partner=partner,
+            )  # fmt: skip
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,8 +6,8 @@ learnt from ``X-RateLimit-Remaining``/``X-RateLimit-Reset``) → ``QuestradeRest
 (one 401/1017 → one refresh and one retry; 429 → wait until the reset; 5xx and transport
 errors → backoff and retry, for reads only) → ``parsing`` (pure). Sleeping goes through an
 injectable ``sleep`` and time through the injected ``Clock``, so tests never really wait.
-Order calls (partner keys) are not made here: ``_call(..., retry=False)`` is their door,
-which never retries blindly and treats a 200 reply carrying ``code`` as an error.
+Order calls (partner keys only) go through ``_call(..., retry=False)``: never retried
+blindly (the caller looks the order up first) and a 200 reply carrying ``code`` is an error.
 """
 
 from __future__ import annotations
@@ -259,6 +259,27 @@ class QuestradeRest:
             return None
         orders = parsing.parse_orders(doc)
         return orders[0] if orders else None
+
+    # --- order calls (partner keys only; never retried here) -------------------------------
+
+    async def place_order(
+        self, account: str, body: dict[str, Any], replace_id: int | None = None
+    ) -> tuple[int, tuple[m.BrokerOrder, ...]]:
+        """Place (or, with ``replace_id``, replace) an order; return its id and records."""
+        path = f"accounts/{account}/orders" + (f"/{replace_id}" if replace_id else "")
+        doc = await self._call(path, method="POST", body=body, retry=False)
+        return parsing.parse_order_id(doc), parsing.parse_orders(doc)
+
+    async def cancel_order(self, account: str, order_id: int) -> int:
+        doc = await self._call(
+            f"accounts/{account}/orders/{order_id}", method="DELETE", retry=False
+        )
+        return parsing.parse_order_id(doc)
+
+    async def order_impact(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The dry run of an order: commissions and buying-power effect, nothing placed."""
+        doc = await self._call(f"accounts/{account}/orders/impact", method="POST", body=body)
+        return dict(doc) if isinstance(doc, dict) else {}
 
     async def activities(
         self, account: str, start: datetime, end: datetime

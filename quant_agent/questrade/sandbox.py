@@ -4,10 +4,11 @@ Follows section 7 of ``questrade-api.md``: single-use refresh tokens (reuse, unk
 expired → 400 with a plain body), access tokens expiring on the injected clock (401/1014,
 400/1015, 401/1017), two rate buckets with per-second and per-hour windows and the
 ``X-RateLimit-*`` headers (429/1006), the read endpoints with Questrade's wrappers and
-validation codes, retail mode (order calls → 403/1016), and fault switches (5xx, slow
-replies, malformed JSON, a login 500). Market data is replayed from a ``HistoryStore``
-(synthetic by default) by ``sandbox_data``. For tests and ``quant-agent questrade sandbox``;
-never for production. The partner-mode order state machine and streams are not built yet.
+validation codes, retail mode (order calls → 403/1016), partner mode (``partner=True``:
+the order calls and their state machine in ``sandbox_orders``, pushed on the notifications
+stream), and fault switches (5xx, slow replies, malformed JSON, a login 500, an order error
+under HTTP 200). Market data is replayed from a ``HistoryStore`` (synthetic by default) by
+``sandbox_data``. For tests and ``quant-agent questrade sandbox``; never for production.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from quant_agent.questrade.sandbox_http import (
     json_response,
     param_time,
 )
+from quant_agent.questrade.sandbox_orders import OrderDesk
 from quant_agent.questrade.sandbox_stream import StreamHub
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,6 +55,8 @@ class QuestradeSandbox:
         realtime: bool = True,
         snap_quotes_limit: int = 100,
         invalidate_previous_access: bool = False,
+        partner: bool = False,
+        login_port: int = 0,
     ) -> None:
         if history is None:
             from quant_agent.market.synthetic import generate_market
@@ -81,6 +85,12 @@ class QuestradeSandbox:
         self.api_server = ""
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
         self.streams = StreamHub(self.access_token_valid)
+        self.partner = partner
+        self.login_port = login_port
+        self.desk = OrderDesk(
+            clock=clock, market=self.market, orders=self._orders,
+            executions=self._executions, push=self._push_notification,
+        )  # fmt: skip
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -96,17 +106,17 @@ class QuestradeSandbox:
         login.router.add_route("*", "/oauth2/token", self._token)
         api = web.Application(middlewares=[self._middleware])
         self._routes(api.router)
-        self.login_url = f"http://127.0.0.1:{await self._serve(login)}"
+        self.login_url = f"http://127.0.0.1:{await self._serve(login, self.login_port)}"
         self.api_server = f"http://127.0.0.1:{await self._serve(api)}/"
 
-    async def _serve(self, app: web.Application) -> int:
+    async def _serve(self, app: web.Application, port: int = 0) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
-        return await self._listen(runner)
+        return await self._listen(runner, port)
 
-    async def _listen(self, runner: web.AppRunner) -> int:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+    async def _listen(self, runner: web.AppRunner, port: int = 0) -> int:
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         self._sites.append(site)
         server = site._server
@@ -335,10 +345,25 @@ class QuestradeSandbox:
     async def _order_call(self, request: web.Request) -> web.Response:
         if self.faults.order_error_200:
             self.faults.order_error_200 -= 1
-            body = {"code": 3054, "message": "Order was rejected by the exchange.",
-                    "orderId": 177106099, "orders": []}  # fmt: skip
-            return json_response(body, 200)
-        raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
+            error = {"code": 3054, "message": "Order was rejected by the exchange.",
+                     "orderId": 177106099, "orders": []}  # fmt: skip
+            return json_response(error, 200)
+        if not self.partner:
+            raise ApiError(403, 1016, "Request is out-of-allowed OAuth scopes.")
+        number = self._account(request)
+        try:
+            body: Any = await request.json() if request.method == "POST" else None
+        except ValueError:
+            raise bad("Invalid or malformed argument: body") from None
+        tail = request.match_info.get("order_id") or request.match_info.get("rest", "")
+        reply = await self.desk.call(request.method, number, tail.strip("/"), body)
+        if self.faults.lost_order_replies > 0 and request.method == "POST":
+            self.faults.lost_order_replies -= 1  # placed, but the caller never hears so
+            raise ApiError(503, 1011, "IQ servers did not produce a response before a timeout.")
+        return json_response(reply)
+
+    async def _push_notification(self, doc: dict[str, Any]) -> bool:
+        return await self.streams.push("notifications", doc)
 
     async def _activities(self, request: web.Request) -> web.Response:
         self._account(request)

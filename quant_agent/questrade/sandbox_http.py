@@ -28,6 +28,7 @@ class Faults:
     login_errors: int = 0  # the next N token redemptions are 500
     escape_slashes: bool = True  # send "https:\/\/..." as real Questrade does
     order_error_200: int = 0  # the next N order calls answer 200 with an order error body
+    lost_order_replies: int = 0  # the next N order calls take effect, then answer 503/1011
 
 
 @dataclass

@@ -270,23 +270,25 @@ class QuoteStream(StreamClient):
         now = self._clock.now()
         for i, record in enumerate(records):
             try:
-                self._merge(record, f"quotes[{i}]", now)
+                self._merge(record, i, now)
             except (QuestradeParseError, InvalidQuoteError, TypeError):
                 self.stats.rejected += 1
                 sid = record.get("symbolId") if isinstance(record, dict) else None
                 if isinstance(sid, int) and sid in self._tickers:
                     self._valid.pop(self._tickers[sid], None)
 
-    def _merge(self, record: Any, path: str, now: datetime) -> None:
+    def _merge(self, record: Any, index: int, now: datetime) -> None:
         """Merge one (possibly partial) record by symbol id and publish a validated quote.
 
         The hot path: only the fields a ``Quote`` needs are decoded; the full record is
         kept as JSON and decoded by ``raw`` when asked.
         """
-        fields = decode(dict, QUOTE_CORE, record, path, partial=True)
+        fields = parsing.fast_quote_core(record)
+        if fields is None:
+            fields = decode(dict, QUOTE_CORE, record, f"quotes[{index}]", partial=True)
         symbol_id = fields.get("symbol_id")
         if symbol_id is None:
-            raise QuestradeParseError(f"{path}: missing field 'symbolId'")
+            raise QuestradeParseError(f"quotes[{index}]: missing field 'symbolId'")
         core = self._core.setdefault(symbol_id, {})
         core.update(fields)
         self._records.setdefault(symbol_id, {}).update(record)

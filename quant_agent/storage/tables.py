@@ -4,7 +4,9 @@ The seed's tables (``live_signals``, ``orders``, ``positions``, ``live_trades``,
 ``risk_events``) keep the seed's column names; ``scan_runs``, ``order_events`` (append
 only), ``fills``, ``equity_snapshots``, ``commands`` and ``system_state`` complete them.
 The ``paper_*`` tables hold the paper venue's own book (its orders, fills, cash and
-positions), written only by ``brokers/paper.py``.
+positions), written only by ``brokers/paper.py``. ``questrade_order_map`` links our client
+order ids to Questrade's order ids (Questrade has none of its own), written only by
+``questrade/order_map.py``.
 Money is ``Money`` (exact), times are ``UTCDateTime`` (aware UTC), free-form details are
 ``JSONType``. Any change here needs a new Alembic revision in ``migrations/versions``.
 """
@@ -12,6 +14,7 @@ Money is ``Money`` (exact), times are ``UTCDateTime`` (aware UTC), free-form det
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -292,5 +295,27 @@ paper_positions = Table(
     Column("ticker", String(16), primary_key=True),
     Column("quantity", Integer, nullable=False),
     Column("cost_basis", Money, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- the Questrade adapter's client id <-> order id map (questrade/order_map.py) ------------
+
+questrade_order_map = Table(
+    "questrade_order_map",
+    metadata,
+    Column("client_order_id", String(64), primary_key=True),
+    Column("account", String(16), nullable=False),
+    Column("order_id", BigInteger, unique=True),
+    Column("chain_id", BigInteger),
+    Column("symbol_id", BigInteger, nullable=False),
+    Column("ticker", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("limit_price", Money),
+    Column("stop_price", Money),
+    Column("time_in_force", String(8), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
