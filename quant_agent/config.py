@@ -302,7 +302,7 @@ class DataConfig(Section):
 
 
 class BrokerConfig(Section):
-    kind: Literal["paper", "questrade"] = "paper"
+    kind: Literal["paper", "questrade", "questrade-assisted"] = "paper"
 
 
 class OrdersConfig(Section):
@@ -360,6 +360,9 @@ class QuestradeConfig(Section):
     allow_delayed_quotes: bool = False
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
     refresh_margin_s: int = Field(default=60, ge=0, le=900)
+    keepalive_minutes: float = Field(default=20.0, gt=0, lt=25)  # REST call at least this often
+    outage_alert_s: float = Field(default=120.0, gt=0, le=3600)  # quote stream down this long
+    stall_timeout_s: float = Field(default=60.0, gt=0, le=600)  # silent socket: reconnect
 
 
 class LiveTradingConfig(Section):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from quant_agent.brokers.base import Broker
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.bus import EventBus
@@ -77,13 +78,18 @@ def returns_provider(history: HistoryStore, clock: SimClock, lookback: int = 250
 def build_engine(
     config: LiveTradingConfig, store: Store, history: HistoryStore, start: datetime,
     crash: CrashHook = no_crash, sleep: Callable[[float], None] | None = None,
+    *, clock: SimClock | None = None, venue: Broker | None = None,
 ) -> Engine:  # fmt: skip
-    """Wire the core for a paper replay starting at ``start`` (or the stored cursor)."""
-    clock = SimClock(start)
+    """Wire the core for a paper replay starting at ``start`` (or the stored cursor).
+
+    A live run passes its own ``clock`` (set from the live clock each tick) and, for a real
+    broker, the ``venue`` orders go to (then no paper fill sink is wired)."""
+    clock = clock or SimClock(start)
     calendar = get_calendar("NYSE")
     bus = EventBus(clock)
     broker = PaperBroker.from_config(store, clock, config.trading, config.paper)
-    venue: Any = HookedBroker(broker, crash) if crash is not no_crash else broker
+    inner: Any = venue if venue is not None else broker
+    venue = HookedBroker(inner, crash) if crash is not no_crash else inner
     kwargs: dict[str, Any] = {"config": config.orders, "bus": bus}
     if sleep is not None:
         kwargs["sleep"] = sleep
@@ -101,8 +107,9 @@ def build_engine(
         risk=config.risk, holdings=executor.holdings,
     )  # fmt: skip
     guard = QuoteGuard(clock, timedelta(seconds=config.runner.max_quote_age_seconds))
+    sinks: list[QuoteSink] = [broker] if inner is broker else []
     return Engine(clock, store, broker, orders, positions, risk, executor, generator, guard,
-                  [broker], bus)  # fmt: skip
+                  sinks, bus)  # fmt: skip
 
 
 def _sector_lookup(history: HistoryStore) -> Callable[[str], str | None]:

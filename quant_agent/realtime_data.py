@@ -7,6 +7,10 @@ prices never become a ``Quote`` at all (``Quote.parse`` raises), so feeds build 
 with ``parse_quote`` and count what they drop. It must never place orders or read the
 wall clock.
 
+``RealtimeDataHandler`` is the live feed (the Questrade L1 stream): quotes are stale
+(withheld) while the stream is down, outages are published on the bus, a watchdog forces a
+reconnect of a silent stream in market hours (see its docstring).
+
 ``ReplayFeed`` turns daily bars into quotes at fixed times of each session, in this
 documented order (conservative for long positions: the stop is tested before the target
 when a bar touches both):
@@ -24,8 +28,10 @@ quote per bar at the bar's time instead.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from quant_agent.core.clock import Clock
 from quant_agent.core.errors import InvalidQuoteError
+from quant_agent.core.events import ConnectionStatusChanged, FeedStatusChanged
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Bar, Quote
 
@@ -169,3 +176,177 @@ class ReplayFeed:
                 for quote in bar_quotes(self._daily[session][ticker], session):
                     by_time.setdefault(quote.ts_event, []).append(quote)
         return [QuoteBatch(at, tuple(qs)) for at, qs in sorted(by_time.items())]
+
+
+# --- live quotes ---------------------------------------------------------------------------
+
+
+class LiveQuoteStream(Protocol):
+    """What ``RealtimeDataHandler`` needs of a live stream (``questrade.stream.QuoteStream``)."""
+
+    @property
+    def up(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def subscribe(self, tickers: Iterable[str]) -> None: ...
+
+    async def reconnect(self) -> None: ...
+
+
+class RealtimeDataHandler:
+    """Live quotes behind the ``QuoteFeed`` protocol, stale while the stream is down.
+
+    The stream hands each validated quote to ``on_quote`` (its ``on_quote`` callback); the
+    handler buffers them until ``drain`` and keeps the latest per ticker. While the stream
+    is down nothing gets out: ``drain`` drops the buffer, ``get_latest_quote`` answers None,
+    so no order is ever placed or filled from a quote of a dead feed. ``check`` (called by
+    the live runner's loop) publishes ``ConnectionStatusChanged`` when the stream drops or
+    comes back, ``FeedStatusChanged(healthy=False)`` once an outage has lasted
+    ``outage_alert_after`` (and ``healthy=True`` when it ends), and is the watchdog: during
+    market hours, a stream that is up but silent for ``stall_after`` is forced to
+    reconnect. ``connect_websocket`` also starts the REST keep-alive (a call whenever none
+    was made for ``keep_alive_every``, < 25 minutes) when one is given.
+    """
+
+    def __init__(
+        self, stream: LiveQuoteStream, *, clock: Clock, max_age: timedelta,
+        outage_alert_after: timedelta = timedelta(minutes=2),
+        stall_after: timedelta = timedelta(minutes=2), bus: _Bus | None = None,
+        calendar: _Calendar | None = None, keep_alive: Callable[[], Awaitable[None]] | None = None,
+        name: str = "questrade-quotes",
+    ) -> None:  # fmt: skip
+        self.stream = stream
+        self._clock = clock
+        self.guard = QuoteGuard(clock, max_age)
+        self._outage_after = outage_alert_after
+        self._stall_after = stall_after
+        self._bus = bus
+        self._calendar = calendar
+        self._keep_alive = keep_alive
+        self._keep_task: asyncio.Task[None] | None = None
+        self.name = name
+        self._buffer: list[Quote] = []
+        self._tickers: tuple[str, ...] = ()
+        self._was_up = False
+        self._down_since: datetime | None = clock.now()
+        self._alerted = False
+        self.last_quote_at: datetime | None = None
+        self.dropped_while_down = 0
+        self.forced_reconnects = 0
+
+    # --- the seed's interface ----------------------------------------------------------
+
+    async def connect_websocket(self) -> None:
+        """Start the stream (if tickers are subscribed) and the REST keep-alive."""
+        if self._tickers:
+            self.stream.start()
+        if self._keep_alive is not None and self._keep_task is None:
+            self._keep_task = asyncio.create_task(self._keep_alive(), name=f"{self.name}-alive")
+
+    async def subscribe_quotes(self, tickers: Iterable[str]) -> None:
+        """Stream exactly ``tickers`` from now on (a new port request and reconnect)."""
+        self._tickers = tuple(sorted({t.strip().upper() for t in tickers}))
+        await self.stream.subscribe(self._tickers)
+
+    def get_latest_quote(self, ticker: str) -> Quote | None:
+        """The ticker's latest quote when the stream is up and the quote is fresh, else None."""
+        if not self.stream.up:
+            return None
+        return self.guard.fresh(Ticker(ticker.strip().upper()))
+
+    def is_market_open(self) -> bool:
+        """Whether the regular session is open now (False without a calendar)."""
+        return self._calendar is not None and self._calendar.is_market_open(self._clock.now())
+
+    def handle_disconnection(self) -> None:
+        """The stream is down: drop buffered quotes, forget the latest ones, say so once,
+        and alert once the outage has lasted ``outage_alert_after``."""
+        now = self._clock.now()
+        self.dropped_while_down += len(self._buffer)
+        self._buffer.clear()
+        self.guard.latest.clear()
+        if self._was_up or self._down_since is None:
+            self._was_up = False
+            self._down_since = now
+            self._publish_connection(False, "quote stream down: quotes are stale")
+        if not self._alerted and now - self._down_since >= self._outage_after:
+            self._alerted = True
+            self._publish_feed(False, f"no live quotes for {now - self._down_since} (outage)")
+
+    # --- feed --------------------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        """The stream's callback: keep a validated quote for ``drain``."""
+        if not self.stream.up:
+            self.dropped_while_down += 1
+            return
+        self._buffer.append(quote)
+        self.last_quote_at = quote.ts_event
+
+    def drain(self) -> QuoteBatch | None:
+        """The quotes received since the last drain, if the stream is still up (else None)."""
+        if not self.stream.up:
+            self.handle_disconnection()
+            return None
+        quotes = [q for q in self._buffer if self.guard.accept(q)]
+        self._buffer.clear()
+        return QuoteBatch(self._clock.now(), tuple(quotes)) if quotes else None
+
+    def batches(self) -> Iterator[QuoteBatch]:
+        """What has arrived so far (never blocks): the ``QuoteFeed`` protocol."""
+        batch = self.drain()
+        if batch is not None:
+            yield batch
+
+    async def check(self) -> None:
+        """Publish status changes and run the stall watchdog (the runner calls this)."""
+        now = self._clock.now()
+        if not self.stream.up:
+            self.handle_disconnection()
+            return
+        if not self._was_up:
+            self._was_up = True
+            self._publish_connection(True, "quote stream connected")
+            if self._alerted:
+                self._publish_feed(True, "live quotes restored")
+            self._alerted, self._down_since = False, None
+            self.last_quote_at = now  # the watchdog's silence counts from the reconnect
+        last = self.last_quote_at or now
+        if self.is_market_open() and now - last >= self._stall_after:
+            self.forced_reconnects += 1
+            self.last_quote_at = now
+            log.warning("%s: no quote for %s in market hours: reconnecting", self.name, now - last)
+            await self.stream.reconnect()
+
+    async def close(self) -> None:
+        task, self._keep_task = self._keep_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.stream.stop()
+
+    def _publish_connection(self, connected: bool, message: str) -> None:
+        if self._bus is not None:
+            now = self._clock.now()
+            self._bus.publish(ConnectionStatusChanged(
+                ts_event=now, ts_init=now, service=self.name, connected=connected,
+                message=message))  # fmt: skip
+
+    def _publish_feed(self, healthy: bool, message: str) -> None:
+        log.log(logging.INFO if healthy else logging.ERROR, "%s: %s", self.name, message)
+        if self._bus is not None:
+            now = self._clock.now()
+            self._bus.publish(FeedStatusChanged(
+                ts_event=now, ts_init=now, feed=self.name, healthy=healthy, message=message))  # fmt: skip
+
+
+class _Bus(Protocol):
+    def publish(self, event: object) -> None: ...
+
+
+class _Calendar(Protocol):
+    def is_market_open(self, t: datetime) -> bool: ...

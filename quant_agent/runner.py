@@ -36,7 +36,7 @@ from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanK
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
-from quant_agent.engine import build_engine
+from quant_agent.engine import Engine, build_engine
 from quant_agent.live_signals import ScanReport, session_bars
 from quant_agent.market.calendar import MarketCalendar, get_calendar
 from quant_agent.market.history import HistoryStore
@@ -131,6 +131,7 @@ class Runner:
     def __init__(
         self, config: LiveTradingConfig, store: Store, history: HistoryStore,
         window: tuple[date, date], *, speed: float | None = None, crash: CrashHook = no_crash,
+        engine: Engine | None = None,
     ) -> None:  # fmt: skip
         self._config = config
         self._store = store
@@ -143,8 +144,8 @@ class Runner:
         self._cursor = stored_cursor(store)
         first = datetime.combine(window[0], time(0), tzinfo=NEW_YORK).astimezone(UTC)
         start = self._cursor[0] if self._cursor else first
-        self.engine = build_engine(config, store, history, start, crash,
-                                   sleep=lambda s: None)  # fmt: skip
+        self.engine = engine or build_engine(config, store, history, start, crash,
+                                             sleep=lambda s: None)  # fmt: skip
         self.summary = Summary(window=window)
         self._last_snapshot: datetime | None = None
 
