@@ -299,6 +299,7 @@ class DataConfig(Section):
     demo_seed: int = 42
     demo_start: date = date(2019, 1, 2)
     demo_end: date = date(2024, 12, 31)
+    questrade_history_days: int = Field(default=500, ge=30, le=5000)  # candles fetched
 
 
 class BrokerConfig(Section):
