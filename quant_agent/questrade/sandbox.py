@@ -57,6 +57,7 @@ class QuestradeSandbox:
         invalidate_previous_access: bool = False,
         partner: bool = False,
         login_port: int = 0,
+        fresh_account: bool = False,
     ) -> None:
         if history is None:
             from quant_agent.market.synthetic import generate_market
@@ -84,6 +85,9 @@ class QuestradeSandbox:
         self.login_url = ""
         self.api_server = ""
         self._orders, self._executions = data.seed_orders(clock.now(), self.market)
+        self.fresh_account = fresh_account  # no seeded history; positions from the fills
+        if fresh_account:
+            self._orders, self._executions = [], []
         self.streams = StreamHub(self.access_token_valid)
         self.partner = partner
         self.login_port = login_port
@@ -293,7 +297,9 @@ class QuestradeSandbox:
         return number
 
     async def _positions(self, request: web.Request) -> web.Response:
-        self._account(request)
+        account = self._account(request)
+        if self.fresh_account:
+            return json_response({"positions": self.desk.positions(account)})
         return json_response({"positions": self.market.positions(self.clock.now())})
 
     async def _balances(self, request: web.Request) -> web.Response:

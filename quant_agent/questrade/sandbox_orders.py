@@ -59,6 +59,7 @@ class OrderDesk:
         self.auto_fill = True  # fill marketable orders as soon as they are accepted
         self.reject_next = 0  # the next N orders are rejected after Pending
         self.placed = 0
+        self._mine: set[int] = set()  # ids of the orders this desk created
 
     # --- the order calls --------------------------------------------------------------------
 
@@ -86,7 +87,42 @@ class OrderDesk:
                 return o
         raise ApiError(404, 1020, "Order not found.")
 
-    async def place(self, account: str, body: Any, replace_id: int | None = None) -> dict[str, Any]:
+    async def place_manual(self, account: str, body: Any) -> dict[str, Any]:
+        """Place an order as the trader would in Questrade's own platform (assisted mode):
+        the same state machine and notifications, ``source`` ``QuestradeIQEdge``."""
+        return await self.place(account, body, source="QuestradeIQEdge")
+
+    def positions(self, account: str) -> list[dict[str, Any]]:
+        """The open positions the desk's executions add up to (``fresh_account`` mode)."""
+        held: dict[int, tuple[int, float]] = {}
+        for a, _, e in self.executions:
+            if a != account:
+                continue
+            qty, cost = held.get(e["symbolId"], (0, 0.0))
+            sign = 1 if e["side"] == "Buy" else -1
+            if sign > 0:
+                cost += e["price"] * e["quantity"]
+            elif qty:
+                cost -= cost / qty * e["quantity"]
+            held[e["symbolId"]] = (qty + sign * e["quantity"], cost)
+        rows = []
+        for sid, (qty, cost) in sorted(held.items()):
+            if qty == 0:
+                continue
+            info = self.market.by_id[sid]
+            price = self.market.price_at(info.source or "", self.clock.now()) or cost / qty
+            rows.append({
+                "symbol": info.symbol, "symbolId": sid, "openQuantity": qty, "closedQuantity": 0,
+                "currentMarketValue": round(price * qty, 2), "currentPrice": round(price, 2),
+                "averageEntryPrice": round(cost / qty, 4), "dayPnl": 0.0, "closedPnl": 0,
+                "openPnl": round(price * qty - cost, 2), "totalCost": round(cost, 2),
+                "isRealTime": True, "isUnderReorg": False,
+            })  # fmt: skip
+        return rows
+
+    async def place(
+        self, account: str, body: Any, replace_id: int | None = None, source: str = "TradingAPI"
+    ) -> dict[str, Any]:
         """Create an order (or a replacement of ``replace_id``); reply as Questrade does."""
         old = self._find(account, replace_id) if replace_id is not None else None
         if old is not None and old["state"] not in OPEN_STATES:
@@ -97,6 +133,8 @@ class OrderDesk:
         self.next_order_id += 1
         self.placed += 1
         order = self._record(oid, fields, now, chain=old["chainId"] if old else oid)
+        order["source"] = source
+        self._mine.add(oid)
         if old is not None:
             order["filledQuantity"] = old["filledQuantity"]
             order["openQuantity"] = order["totalQuantity"] - old["filledQuantity"]
@@ -156,7 +194,7 @@ class OrderDesk:
         """Fill every working order the current quotes reach; return how many filled."""
         count = 0
         for account, _, order in list(self.orders):
-            if order["state"] in ("Accepted", "Partial") and order["source"] == "TradingAPI":
+            if order["state"] in ("Accepted", "Partial") and order["id"] in self._mine:
                 count += await self.fill(account, order)
         return count
 

@@ -54,14 +54,16 @@ class BrokerHarness:
 
 @contextmanager
 def broker_harness(
-    tmp_path: Path, store: Store, *, partner: bool = True, stream: bool = True
-) -> Iterator[BrokerHarness]:
+    tmp_path: Path, store: Store, *, partner: bool = True, stream: bool = True,
+    fresh_account: bool = False,
+) -> Iterator[BrokerHarness]:  # fmt: skip
     clock = SimClock(START)
     server = LoopThread("sandbox")
     client = LoopThread("questrade-client")
 
     async def serve() -> QuestradeSandbox:
-        sandbox = QuestradeSandbox(clock=clock, history=history(), partner=partner)
+        sandbox = QuestradeSandbox(clock=clock, history=history(), partner=partner,
+                                   fresh_account=fresh_account)  # fmt: skip
         await sandbox.start()
         return sandbox
 
