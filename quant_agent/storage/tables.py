@@ -315,7 +315,30 @@ questrade_order_map = Table(
     Column("quantity", Integer, nullable=False),
     Column("limit_price", Money),
     Column("stop_price", Money),
-    Column("time_in_force", String(8), nullable=False),
+    Column("time_in_force", String(32), nullable=False),  # 0004q: GoodTillCanceled fits
     Column("sent_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- assisted mode: the order tickets the trader places by hand (questrade/assisted.py) -----
+
+order_tickets = Table(
+    "order_tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(96), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # place | cancel | withdrawn | replace
+    Column("client_order_id", String(64), nullable=False, index=True),
+    Column("account", String(16), nullable=False),
+    Column("ticker", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("limit_price", Money),
+    Column("stop_price", Money),
+    Column("time_in_force", String(32), nullable=False),
+    Column("questrade_order_id", BigInteger),
+    Column("legs", Text, nullable=False),  # JSON list of the bracket legs' terms
+    Column("text", Text, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
 )
