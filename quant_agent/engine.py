@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from quant_agent.brokers.base import Broker
+from quant_agent.brokers.base import Broker, OrderRequest
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.bus import EventBus
-from quant_agent.core.clock import SimClock
+from quant_agent.core.clock import Clock, SimClock
+from quant_agent.core.ids import ClientOrderId
 from quant_agent.core.market import Quote
 from quant_agent.crashpoints import CrashHook, HookedBroker, no_crash
 from quant_agent.live_signals import LiveSignalGenerator
@@ -120,3 +121,35 @@ def _sector_lookup(history: HistoryStore) -> Callable[[str], str | None]:
             return None
 
     return sector_of
+
+
+def bracket_legs(orders: OrderManager) -> Callable[[ClientOrderId], list[OrderRequest]]:
+    """The bracket children (stop, target) of an entry, as requests (assisted tickets)."""
+
+    def legs(coid: ClientOrderId) -> list[OrderRequest]:
+        return [OrderRequest.from_order(o) for o in orders.open_orders()
+                if o.parent_client_order_id == coid]  # fmt: skip
+
+    return legs
+
+
+def build_venue(config: LiveTradingConfig, store: Store, clock: Clock) -> Broker | None:
+    """The real venue ``broker.kind`` names (None: the paper venue). Questrade connects
+    now (token store, account, notifications stream); the runner must ``pump()`` it."""
+    if config.broker.kind == "paper":
+        return None
+    from quant_agent.questrade.assisted import AssistedBroker
+    from quant_agent.questrade.broker import QuestradeBroker
+
+    if config.broker.kind == "questrade-assisted":
+        return AssistedBroker.from_config(config.questrade, store, clock)
+    return QuestradeBroker.from_config(config.questrade, store, clock)
+
+
+def attach_assisted(engine: Engine, venue: object) -> None:
+    """Assisted mode: tickets stored in the engine's store, published on its bus, with the
+    entries' bracket legs (no-op for any other venue)."""
+    from quant_agent.questrade.assisted import AssistedBroker
+
+    if isinstance(venue, AssistedBroker):
+        venue.attach(engine.store, legs=bracket_legs(engine.orders), on_ticket=engine.bus.publish)

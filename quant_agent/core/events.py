@@ -190,3 +190,14 @@ class SystemStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SystemStopped(Event):
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderTicketIssued(Event):
+    """Assisted mode: the trader is asked to place, cancel or change an order by hand."""
+
+    ticket_id: str
+    kind: str  # place | cancel | withdrawn | replace
+    client_order_id: str
+    ticker: str
+    text: str  # the exact ticket, e.g. "BUY 10 AAPL LIMIT 101.00 DAY"

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
 from quant_agent.storage import tables as t
 from quant_agent.storage.store import Store
@@ -101,6 +101,15 @@ class OrderMap:
                 .where(T.c.client_order_id == client_order_id)
                 .values(order_id=order_id, chain_id=chain_id, updated_at=now, **terms)
             )
+
+    def forget(self, client_order_id: str) -> bool:
+        """Drop an intent no Questrade order was bound to (assisted mode: a ticket withdrawn
+        before the trader placed it); True when one was dropped."""
+        with self._store.unit_of_work() as uow:
+            done = uow.connection.execute(
+                delete(T).where(T.c.client_order_id == client_order_id, T.c.order_id.is_(None))
+            )
+        return bool(done.rowcount)
 
     def get(self, client_order_id: str) -> MappedOrder | None:
         return self._one(T.c.client_order_id == client_order_id)

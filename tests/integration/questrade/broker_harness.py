@@ -55,7 +55,7 @@ class BrokerHarness:
 @contextmanager
 def broker_harness(
     tmp_path: Path, store: Store, *, partner: bool = True, stream: bool = True,
-    fresh_account: bool = False,
+    fresh_account: bool = False, broker_cls: type[QuestradeBroker] = QuestradeBroker,
 ) -> Iterator[BrokerHarness]:  # fmt: skip
     clock = SimClock(START)
     server = LoopThread("sandbox")
@@ -78,7 +78,7 @@ def broker_harness(
         return auth, QuestradeRest(auth, clock=clock, timeout=5.0)
 
     auth, rest = client.run(connect(), 10)
-    broker = QuestradeBroker(
+    broker = broker_cls(
         rest, account=ACCOUNTS[0], order_map=OrderMap(store), clock=clock, loop=client,
         order_entry="partner" if partner else "none", call_timeout=10.0,
     )  # fmt: skip
