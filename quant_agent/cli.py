@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -19,6 +19,9 @@ from quant_agent.config import LiveTradingConfig, load_config, mask_url
 from quant_agent.core.clock import Clock, LiveClock
 from quant_agent.core.errors import ConfigError, DataValidationError
 from quant_agent.logs import configure_logging
+
+if TYPE_CHECKING:
+    from quant_agent.market.history import HistoryStore
 
 app = typer.Typer(
     name="quant-agent",
@@ -170,27 +173,32 @@ def run(
     import os
 
     from quant_agent.crashpoints import crash_hook
-    from quant_agent.market.source import load_history
     from quant_agent.runner import run_replay
     from quant_agent.session import start_session
     from quant_agent.storage.store import Store
 
     config = _load(config_path)
-    if config.broker.kind != "paper":
-        err.print("[bold red]error:[/] only the paper broker can run until the Questrade "
-                  "adapter lands; set broker.kind: paper")  # fmt: skip
-        raise typer.Exit(2)
+    from quant_agent.live_session import is_live
+
+    live = replay is None and is_live(config)
     try:
         window = _window(replay, config)
-        history = load_history(config.data)
+        history = _history(config)
     except (ConfigError, DataValidationError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     session = start_session(config, LiveClock())  # migrations, data, heartbeat
     store = Store.open(config.database.url)
     try:
-        summary = run_replay(config, store, history, window, speed=speed,
-                             crash=crash_hook(os.environ))  # fmt: skip
+        if live:  # data.source questrade or a Questrade broker: the live clock, until stopped
+            import asyncio
+
+            from quant_agent.live_session import run_live
+
+            summary = asyncio.run(run_live(config, store, history, LiveClock()))
+        else:
+            summary = run_replay(config, store, history, window, speed=speed,
+                                 crash=crash_hook(os.environ))  # fmt: skip
     finally:
         store.close()
     if as_json:
@@ -202,6 +210,21 @@ def run(
     for key, value in summary.as_dict().items():
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
+
+
+def _history(config: LiveTradingConfig) -> HistoryStore:
+    """The configured history; from Questrade's candles when ``data.source: questrade``."""
+    from quant_agent.market.source import load_history
+
+    if config.data.source != "questrade":
+        return load_history(config.data)
+    from quant_agent.questrade.errors import QuestradeError
+    from quant_agent.questrade.history import candles_loader
+
+    try:
+        return load_history(config.data, candles_loader(config, LiveClock()))
+    except QuestradeError as exc:
+        raise ConfigError([f"data.source questrade: {exc}"]) from None
 
 
 def _print_status(status) -> None:  # noqa: ANN001
