@@ -141,4 +141,3 @@ class LiveRunner(Runner):
             self.engine.executor.sync()
             self.engine.risk.monitor_portfolio_risk(self.engine.executor.portfolio_view())
             self._snapshot("daily")
-

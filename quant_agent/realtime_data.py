@@ -31,11 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from quant_agent.core.clock import Clock
@@ -181,6 +181,9 @@ class ReplayFeed:
 # --- live quotes ---------------------------------------------------------------------------
 
 
+KeepAlive = Callable[[], Coroutine[Any, Any, None]]
+
+
 class LiveQuoteStream(Protocol):
     """What ``RealtimeDataHandler`` needs of a live stream (``questrade.stream.QuoteStream``)."""
 
@@ -215,7 +218,7 @@ class RealtimeDataHandler:
         self, stream: LiveQuoteStream, *, clock: Clock, max_age: timedelta,
         outage_alert_after: timedelta = timedelta(minutes=2),
         stall_after: timedelta = timedelta(minutes=2), bus: _Bus | None = None,
-        calendar: _Calendar | None = None, keep_alive: Callable[[], Awaitable[None]] | None = None,
+        calendar: _Calendar | None = None, keep_alive: KeepAlive | None = None,
         name: str = "questrade-quotes",
     ) -> None:  # fmt: skip
         self.stream = stream
@@ -341,7 +344,8 @@ class RealtimeDataHandler:
         if self._bus is not None:
             now = self._clock.now()
             self._bus.publish(FeedStatusChanged(
-                ts_event=now, ts_init=now, feed=self.name, healthy=healthy, message=message))  # fmt: skip
+                ts_event=now, ts_init=now, feed=self.name, healthy=healthy,
+                message=message))  # fmt: skip
 
 
 class _Bus(Protocol):

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 Legs = Callable[[ClientOrderId], list[OrderRequest]]
 
 
-def ticket_text(row: MappedOrder, legs: list[MappedOrder] | None = None, kind: str = "place") -> str:
+def ticket_text(
+    row: MappedOrder, legs: list[MappedOrder] | None = None, kind: str = "place"
+) -> str:
     """One line a trader can type into Questrade, e.g. ``BUY 10 AAPL Limit 101.00 Day``."""
     terms = f"{row.side.upper()} {row.quantity} {row.ticker} {row.order_type}"
     if row.limit_price is not None:
@@ -92,7 +94,7 @@ class TicketBook:
 class AssistedBroker(QuestradeBroker):
     """The ``Broker`` protocol for a personal key: tickets out, matched orders back in."""
 
-    legs: Legs = staticmethod(lambda coid: [])  # type: ignore[assignment]
+    legs: Legs = staticmethod(lambda coid: [])
     on_ticket: Callable[[OrderTicketIssued], None] | None = None
     tickets: TicketBook
 
@@ -171,7 +173,9 @@ class AssistedBroker(QuestradeBroker):
                 ts_event=now, ts_init=now, ticket_id=ticket_id, kind=kind,
                 client_order_id=row.client_order_id, ticker=row.ticker, text=text))  # fmt: skip
 
-    def _pending(self, row: MappedOrder, status: OrderStatus = OrderStatus.SUBMITTED) -> BrokerOrder:
+    def _pending(
+        self, row: MappedOrder, status: OrderStatus = OrderStatus.SUBMITTED
+    ) -> BrokerOrder:
         now = self._clock.now()
         return BrokerOrder(
             client_order_id=ClientOrderId(row.client_order_id),

@@ -37,8 +37,9 @@ def trader_does(h: BrokerHarness, ticket: dict[str, Any]) -> None:
         h.on_server(lambda: desk.cancel(account, int(ticket["questrade_order_id"])))
         return
     assert ticket["kind"] == "place", ticket
-    money = {k: None if ticket[k] is None else float(ticket[k]) for k in ("limit_price",
-                                                                          "stop_price")}
+    money = {
+        k: None if ticket[k] is None else float(ticket[k]) for k in ("limit_price", "stop_price")
+    }
     body = {
         "accountNumber": account, "symbolId": h.sandbox.market.by_name[ticket["ticker"]].symbol_id,
         "quantity": ticket["quantity"], "orderType": ticket["order_type"],
@@ -75,7 +76,8 @@ def test_assisted_tickets_are_placed_by_hand_matched_and_managed_to_the_exit(
         assert [(t["kind"], t["side"], t["quantity"], t["ticker"]) for t in tickets] == [
             ("place", "Buy", 10, TICKER)]  # fmt: skip
         entry = tickets[0]
-        assert entry["order_type"] == "Limit" and entry["limit_price"] == Decimal(f"{ask * 1.01:.2f}")
+        assert entry["order_type"] == "Limit"
+        assert entry["limit_price"] == Decimal(f"{ask * 1.01:.2f}")
         assert [p.text for p in published] == [entry["text"]]
         assert f"stop {stop:.2f}" in entry["text"] and f"limit {target:.2f}" in entry["text"]
         assert len(__import__("json").loads(entry["legs"])) == 2
@@ -110,10 +112,12 @@ def test_assisted_tickets_are_placed_by_hand_matched_and_managed_to_the_exit(
 
         # 3. An order the trader enters on their own is unknown activity, not ours.
         other = history().tickers[1]
-        low = float(h.sandbox.market.quote(h.sandbox.market.by_name[other], h.clock.now())["bidPrice"]) * 0.5
+        quoted = h.sandbox.market.quote(h.sandbox.market.by_name[other], h.clock.now())
+        low = float(quoted["bidPrice"]) * 0.5
         trader_does(h, {"kind": "place", "account": entry["account"], "ticker": other,
                         "quantity": 3, "order_type": "Limit", "time_in_force": "Day",
-                        "side": "Buy", "limit_price": f"{low:.2f}", "stop_price": None})  # fmt: skip
+                        "side": "Buy", "limit_price": f"{low:.2f}",
+                        "stop_price": None})  # fmt: skip
         step()
         unknown = [o for o in broker.list_open_orders() if o.client_order_id.startswith("QT-")]
         assert [(str(o.ticker), o.quantity) for o in unknown] == [(other, 3)]

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from quant_agent.config import LiveTradingConfig
-from quant_agent.core.bus import EventBus
 from quant_agent.core.enums import OrderStatus, Side
 from quant_agent.core.events import ConnectionStatusChanged, FeedStatusChanged
 from quant_agent.engine import build_engine
@@ -40,9 +39,9 @@ class Gate:
         await self.open.wait()
 
 
-async def until(predicate: Callable[[], bool]) -> None:
-    while not predicate():
-        await asyncio.sleep(0.005)
+async def until(feed: RealtimeDataHandler, predicate: Callable[[], bool]) -> None:
+    """Wait until ``predicate()`` holds, re-checked after each frame, connect or failure."""
+    await feed.stream.wait_until(predicate)  # type: ignore[attr-defined]
 
 
 def live(tmp_path: Path, body: Callable[[Harness, RealtimeDataHandler, LiveRunner, list[object]],
@@ -63,7 +62,7 @@ def live(tmp_path: Path, body: Callable[[Harness, RealtimeDataHandler, LiveRunne
                 async with asyncio.timeout(LIMIT):
                     await handler.subscribe_quotes([TICKER])
                     await handler.connect_websocket()
-                    await until(lambda: handler.stream.up)
+                    await until(handler, lambda: handler.stream.up)
                     await body(h, handler, runner, events)
             finally:
                 await handler.close()
@@ -94,9 +93,9 @@ def test_streamed_quotes_reach_the_executor_and_none_while_the_stream_is_down(
         engine.orders.submit_order(order.client_order_id)
         # A quote arrives, then the stream dies before the runner takes it: it is stale.
         assert await h.sandbox.push_quotes()
-        await until(lambda: feed.stream.latest(TICKER) is not None)  # type: ignore[attr-defined]
+        await until(feed, lambda: feed.stream.latest(TICKER) is not None)  # type: ignore[attr-defined]
         h.sandbox.streams.drop("quotes")
-        await until(lambda: not feed.stream.up)
+        await until(feed, lambda: not feed.stream.up)
         assert await runner.step() == 0
         assert feed.get_latest_quote(TICKER) is None
         assert engine.broker.last_quote(TICKER) is None  # the paper venue never saw it
@@ -111,12 +110,12 @@ def test_streamed_quotes_reach_the_executor_and_none_while_the_stream_is_down(
         assert engine.orders.get_order_status(order.client_order_id) is OrderStatus.ACCEPTED
         # The stream comes back: restored, and the next quote fills the order.
         gate.open.set()
-        await until(lambda: feed.stream.up)
+        await until(feed, lambda: feed.stream.up)
         await runner.step()
         assert of(FeedStatusChanged, events)[-1].healthy  # type: ignore[attr-defined]
         assert of(ConnectionStatusChanged, events)[-1].connected  # type: ignore[attr-defined]
         assert await h.sandbox.push_quotes()
-        await until(lambda: bool(feed._buffer))
+        await until(feed, lambda: bool(feed._buffer))
         assert await runner.step() == 1
         assert feed.get_latest_quote(TICKER) is not None
         assert engine.orders.get_order_status(order.client_order_id) is OrderStatus.FILLED
@@ -135,15 +134,20 @@ def test_a_silent_stream_in_market_hours_is_reconnected(tmp_path: Path, store: S
         h.clock.advance(timedelta(minutes=2))  # no quote for 3 minutes, the market open
         await runner.step()
         assert feed.forced_reconnects == 1
-        await until(lambda: feed.stream.stats.connects > connects)  # type: ignore[attr-defined]
+        await until(feed, lambda: feed.stream.stats.connects > connects)  # type: ignore[attr-defined]
 
     live(tmp_path, body, store=store)
 
 
 def test_the_handler_keeps_the_rest_session_alive(tmp_path: Path, store: Store) -> None:
     ticks = asyncio.Queue[None]()
+    calls: list[float] = []
+    again = asyncio.Event()
 
-    async def paced(_: float) -> None:
+    async def paced(seconds: float) -> None:
+        calls.append(seconds)
+        if len(calls) >= 2:
+            again.set()  # the keep-alive went round once more after a tick
         await ticks.get()
 
     async def body(h: Harness, feed: RealtimeDataHandler, runner: LiveRunner,
@@ -152,7 +156,8 @@ def test_the_handler_keeps_the_rest_session_alive(tmp_path: Path, store: Store) 
         assert before is not None
         h.clock.advance(timedelta(minutes=21))  # the default keep-alive is every 20
         ticks.put_nowait(None)
-        await until(lambda: h.rest.last_request_at != before)
+        await again.wait()
+        assert h.rest.last_request_at != before
         assert ("GET", "time") in [(m, p.rsplit("/", 1)[-1]) for m, p in h.sandbox.requests]
 
     live(tmp_path, body, store=store, keep_alive_sleep=paced)

@@ -48,13 +48,12 @@ def test_live_session_streams_quotes_into_the_engine_over_a_questrade_broker(
             assert isinstance(venue, AssistedBroker if kind != "questrade" else QuestradeBroker)
             assert runner.engine.sinks == []  # no paper fills: the broker is the venue
             assert runner.feed is not None
-            while not runner.feed.stream.up:  # type: ignore[attr-defined]
-                await asyncio.sleep(0.005)
+            feed = runner.feed
+            await feed.stream.wait_up()  # type: ignore[attr-defined]
             await runner.step()
             assert server.run(sandbox.push_quotes(), 5)
-            while not runner.engine.guard.latest:
-                await runner.step()
-                await asyncio.sleep(0.005)
+            await feed.stream.wait_until(lambda: bool(feed._buffer))  # type: ignore[attr-defined]
+            assert await runner.step() > 0
             assert set(runner.engine.guard.latest) <= set(history().tickers)
             if isinstance(venue, AssistedBroker):
                 assert venue.tickets.list() == []
