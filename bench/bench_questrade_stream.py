@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +24,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from pydantic import SecretStr  # noqa: E402
 
 from quant_agent.core.clock import LiveClock  # noqa: E402
+from quant_agent.core.market import Quote  # noqa: E402
 from quant_agent.questrade.auth import Authenticator, TokenStore  # noqa: E402
 from quant_agent.questrade.rest import QuestradeRest  # noqa: E402
 from quant_agent.questrade.sandbox import QuestradeSandbox  # noqa: E402
 from quant_agent.questrade.stream import QuoteStream  # noqa: E402
+from quant_agent.realtime_data import RealtimeDataHandler  # noqa: E402
 
 FRAMES = 2_000
 PER_FRAME = 50
@@ -47,9 +50,13 @@ async def main() -> None:
             rest = QuestradeRest(auth, clock=clock, account_rate=10_000, market_rate=10_000)
             count = 0
 
-            def on_quote(_: object) -> None:
+            handler: RealtimeDataHandler | None = None
+
+            def on_quote(quote: Quote) -> None:
                 nonlocal count
                 count += 1
+                if handler is not None:
+                    handler.on_quote(quote)
 
             stream = QuoteStream(rest, auth, clock=clock, on_quote=on_quote, backoff=0.001)
             tickers = [t for t in sandbox.market.by_name if t != "BABA"][:PER_FRAME]
@@ -66,6 +73,22 @@ async def main() -> None:
             elapsed = time.perf_counter() - start
             print(f"stream throughput: {total:,} quote records in {elapsed:.3f} s "
                   f"= {total / elapsed:,.0f} records/s ({len(records)} per frame)")  # fmt: skip
+
+            # The same through RealtimeDataHandler, drained (validated by QuoteGuard) per frame.
+            handler = RealtimeDataHandler(stream, clock=clock, max_age=timedelta(minutes=5))
+            count, drained = 0, 0
+            start = time.perf_counter()
+            for _ in range(FRAMES):
+                await sandbox.streams.push_raw("quotes", frame)
+                batch = handler.drain()
+                drained += len(batch.quotes) if batch else 0
+            await stream.wait_until(lambda: count >= total)
+            batch = handler.drain()
+            drained += len(batch.quotes) if batch else 0
+            elapsed = time.perf_counter() - start
+            print(f"into RealtimeDataHandler: {drained:,} quotes drained in {elapsed:.3f} s "
+                  f"= {drained / elapsed:,.0f} quotes/s")  # fmt: skip
+            handler = None
 
             times = []
             for _ in range(DROPS):
