@@ -32,7 +32,12 @@ from quant_agent.core.errors import RejectedError
 from quant_agent.core.events import OrderTicketIssued
 from quant_agent.core.ids import BrokerOrderId, ClientOrderId, Ticker
 from quant_agent.questrade.broker import QuestradeBroker
-from quant_agent.questrade.broker_mapping import _core_tif, _core_type, order_body
+from quant_agent.questrade.broker_mapping import (
+    _core_tif,
+    _core_type,
+    order_body,
+    to_broker_order,
+)
 from quant_agent.questrade.errors import QuestradeRequestError
 from quant_agent.questrade.order_map import MappedOrder
 from quant_agent.storage.store import Store
@@ -120,8 +125,10 @@ class AssistedBroker(QuestradeBroker):
             symbol = self._run(self._rest.resolve([request.ticker])).get(request.ticker)
         except QuestradeRequestError:
             symbol = None
-        if symbol is None:
-            raise RejectedError(f"Questrade does not know the symbol {request.ticker}")
+        if symbol is None:  # no ticket for what Questrade cannot trade: a rejection report
+            _, unsent = order_body(request, self._account, 0, now)
+            problem = f"Questrade does not know the symbol {request.ticker}"
+            return to_broker_order(None, unsent, now, reject_reason=problem)
         _, intent = order_body(request, self._account, symbol.symbol_id, now)
         intent = self._map.record_intent(intent)
         legs = [order_body(leg, self._account, symbol.symbol_id, now)[1]

@@ -7,14 +7,17 @@ An order the trader enters that matches no ticket is reported as unknown broker 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from quant_agent.brokers.base import OrderRequest
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import ExitReason, OrderRole, OrderStatus
 from quant_agent.core.events import OrderTicketIssued
+from quant_agent.core.ids import ClientOrderId, Ticker
 from quant_agent.engine import attach_assisted, build_engine
 from quant_agent.live_runner import LiveRunner
 from quant_agent.questrade.assisted import AssistedBroker
@@ -84,6 +87,12 @@ def test_assisted_tickets_are_placed_by_hand_matched_and_managed_to_the_exit(
         assert h.sandbox.desk.orders == [] and h.sandbox.desk.placed == 0
         (order,) = [o for o in engine.orders.open_orders() if o.role is OrderRole.ENTRY]
         assert order.status is OrderStatus.SUBMITTED
+        engine.orders.recover()  # as after a restart: still one ticket, still SUBMITTED
+        assert broker.submit(OrderRequest.from_order(order)).status is OrderStatus.SUBMITTED
+        assert len(broker.tickets.list()) == 1 and h.sandbox.desk.placed == 0
+        unknown = broker.submit(replace(OrderRequest.from_order(order), ticker=Ticker("NOPE"),
+                                        client_order_id=ClientOrderId("qa-nope")))  # fmt: skip
+        assert unknown.status is OrderStatus.REJECTED and len(broker.tickets.list()) == 1
 
         # 2. The trader places it: matched, filled, and the protective orders are ticketed.
         trader_does(h, entry)
