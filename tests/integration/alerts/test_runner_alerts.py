@@ -4,7 +4,8 @@ A replayed window of the demo market (seed 42) through the real ``Runner`` sends
 on 127.0.0.1 exactly: startup, the new signal, the position opened, the stop hit, shutdown.
 The after-close report is written once per session (``runner.close_report: every``) or
 only for the last one (``last``). A hung or dead alert channel neither stops nor slows
-the run: every step is done while the first delivery is still waiting on the server.
+the run: every step is done while the first delivery is still waiting on the server. A
+quote batch refused whole is a data feed issue; a day's loss near the limit warns once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from quant_agent.market.source import load_history
 from quant_agent.runner import Runner, timeline
 from quant_agent.storage.store import Store
 from quant_agent.testkit.notify_servers import WebhookServer, free_port
+from quant_agent.testkit.quotes import quote
 
 # In this window the demo market's best-scored ticker, KOSI, is bought at the first open
 # and stopped out three sessions later (max_positions 1 keeps it to that one position).
@@ -133,3 +136,27 @@ def test_a_dead_alert_channel_is_retried_and_the_run_is_unchanged(
     assert runner.observers.alerts is not None
     (channel,) = runner.observers.alerts.channels
     assert (channel.delivered, channel.failed, channel.attempts) == (0, 5, 10)
+
+
+def test_a_batch_refused_whole_is_a_feed_issue_and_a_loss_near_the_limit_warns_once(
+    store: Store, history: HistoryStore, webhook: WebhookServer, reports: Path
+) -> None:
+    cfg = config(f"json://127.0.0.1:{webhook.port}/", reports)
+    runner = Runner(cfg, store, history, WINDOW)
+    engine = runner.engine
+    opened = datetime(2024, 4, 16, 13, 30, tzinfo=UTC)
+    engine.clock.set(opened)
+    engine.executor.start()
+    stale = [quote("KOSI", "260.00", "260.10", ts=opened - timedelta(minutes=5))]
+    runner.on_quotes(stale)
+    runner.on_quotes(stale)  # still down: no second alert
+    runner.on_quotes([quote("KOSI", "260.00", "260.10", ts=opened)])  # back: not alerted
+    engine.risk.start_day(date(2024, 4, 16), Decimal("101700"))  # today: -1.67 % of 2 %
+    assert runner.observers.check_daily_loss(engine.executor.portfolio_view())
+    assert not runner.observers.check_daily_loss(engine.executor.portfolio_view())
+    runner.observers.stopped("test over")
+    assert titles(webhook) == [
+        "[qa] WARNING: Data feed issue: replay",
+        "[qa] WARNING: Daily loss approaching the limit",
+        "[qa] INFO: quant-agent stopped",
+    ]
