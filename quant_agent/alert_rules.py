@@ -62,9 +62,32 @@ class AlertSpec:
     ts: datetime | None = None
 
 
+#: Alert rule key of each risk rule name ``risk_monitor`` uses (its rules' ``name``s).
+RISK_RULE_ALERTS: dict[str, str] = {
+    "max_daily_loss_pct": "daily_loss_limit",
+    "max_position_pct": "position_size_exceeded",
+    "max_correlation": "correlation_breach",
+    "min_buying_power_pct": "buying_power_low",
+    "max_positions": "risk_breach",
+    "max_sector_exposure_pct": "risk_breach",
+    "trading_state": "risk_breach",  # an entry refused while PAUSED or HALTED
+}
+
+_RISK_TITLES = {
+    "daily_loss_limit": "Daily loss limit",
+    "daily_loss_approaching": "Daily loss approaching",
+    "position_size_exceeded": "Position size exceeded",
+    "correlation_breach": "Correlation breach",
+    "buying_power_low": "Buying power low",
+    "risk_breach": "Risk",
+}
+
+
 def risk_rule_type(rule: str) -> str:
-    """Map a risk rule name to its alert rule key (by the words it contains)."""
+    """Map a risk rule name to its alert rule key (the table, else by the words it holds)."""
     name = rule.lower()
+    if name in RISK_RULE_ALERTS:
+        return RISK_RULE_ALERTS[name]
     if "daily_loss" in name:
         return "daily_loss_approaching" if "approach" in name else "daily_loss_limit"
     if "position" in name and any(w in name for w in ("size", "pct", "percent")):
@@ -109,11 +132,9 @@ def describe(event: object) -> AlertSpec | None:
         case PositionClosed():
             spec = _closed(event)
         case RiskBreach():
+            kind = risk_rule_type(event.rule)
             spec = AlertSpec(
-                risk_rule_type(event.rule),
-                f"Risk: {event.rule}",
-                event.message,
-                event.severity,
+                kind, f"{_RISK_TITLES[kind]}: {event.rule}", event.message, event.severity
             )
         case TradingStateChanged():
             spec = AlertSpec(

@@ -128,7 +128,8 @@ class Channel:
         if not plugin:
             raise ValueError(f"not a valid Apprise URL: {scrub(url).split('://', 1)[0]}://***")
         plugin.request_rate_per_sec = 0  # apprise sleeps ~5.5 s between sends otherwise
-        return cls(channel_kind(url), plugin, plugin.url(privacy=True), throttle)
+        label = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+        return cls(channel_kind(url), plugin, label, throttle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +289,7 @@ class AlertManager:
         now = self._clock.monotonic()
         dedup_key = f"{key}|{level.value}|{title}|{body}"
         queued = 0
-        levels: dict[str, str] = dict(self._config.channel_min_level)
+        levels: dict[str, str] = {k: v for k, v in self._config.channel_min_level.items()}
         with self._lock:
             duplicate = self._dedup.is_duplicate(dedup_key, now)
             for channel in self.channels:

@@ -327,6 +327,8 @@ class RunnerConfig(Section):
     replay_end: date = date(2024, 4, 30)  # ... to here (default seed 42)
     max_quote_age_seconds: float = Field(default=60.0, gt=0, le=3600)
     snapshot_minutes: int = Field(default=60, ge=1, le=1440)  # intraday equity snapshots
+    # After-close daily report (performance.report_dir): every session, the run's last, off.
+    close_report: Literal["every", "last", "off"] = "last"
 
 
 class DatabaseConfig(Section):

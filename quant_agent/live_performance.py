@@ -256,7 +256,7 @@ class LivePerformanceTracker:
         base = self._initial if self._initial is not None else (
             float(equity_series[0]) if len(equity_series) else math.nan
         )  # fmt: skip
-        returns = analytics.simple_returns(equity_series) if len(equity_series) > 1 else []
+        returns: Any = analytics.simple_returns(equity_series) if len(equity_series) > 1 else []
         rf = self._config.risk_free_rate
         dd = analytics.max_drawdown(equity_series)
         dates = [ts.date() for ts in daily.index]

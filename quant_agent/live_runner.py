@@ -76,7 +76,12 @@ class LiveRunner(Runner):
             self.summary.stopped_early = True
             self.engine.executor.shutdown()
             self._snapshot("intraday")
-            return self._finish()
+            summary = self._finish()
+            self.observers.stopped("stopped by a signal")
+            return summary
+        except Exception as exc:
+            self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
+            raise
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -91,6 +96,7 @@ class LiveRunner(Runner):
         today = now.astimezone(NEW_YORK).date()
         self._scanned.update(d.at for d in scan_times_on(today, self._config.schedule)
                              if d.at < now)  # fmt: skip
+        self.observers.started(self._config.trading.mode, f"live session {today.isoformat()}")
         self.engine.executor.start()
         self._started = True
 
@@ -109,6 +115,7 @@ class LiveRunner(Runner):
         self.pump()
         self._due_scans(now)
         self.engine.executor.monitor_positions(now)
+        self.observers.check_daily_loss(self.engine.executor.portfolio_view())
         self._maybe_close(now)
         self._apply_commands()
         self._maybe_snapshot(now)
@@ -141,3 +148,4 @@ class LiveRunner(Runner):
             self.engine.executor.sync()
             self.engine.risk.monitor_portfolio_risk(self.engine.executor.portfolio_view())
             self._snapshot("daily")
+            self.observers.after_close(today)

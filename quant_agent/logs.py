@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -39,7 +39,9 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
-def _scrub_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _scrub_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
     return {k: scrub(v) if isinstance(v, str) else v for k, v in event_dict.items()}
 
 

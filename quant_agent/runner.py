@@ -13,6 +13,12 @@ at the venue).
 
 Quotes go through ``QuoteGuard`` first (fresh, not halted), then to the venue sinks (the
 paper venue is one: wiring, not a flag), then to the executor.
+
+Alerts and reports (``run_alerts.RunAlerts``): the alert manager listens to the engine's
+bus; the runner publishes ``SystemStarted`` before the first step and ``SystemStopped`` at
+the end, checks the feed's health and the day's loss after each quote batch, and hands
+each close to the after-close report; at the end the alerts are drained (bounded) off the
+loop's critical path.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from quant_agent.live_signals import ScanReport, session_bars
 from quant_agent.market.calendar import MarketCalendar, get_calendar
 from quant_agent.market.history import HistoryStore
 from quant_agent.realtime_data import QuoteBatch, ReplayFeed
+from quant_agent.run_alerts import RunAlerts
 from quant_agent.scheduler import scan_times_on
 from quant_agent.storage import tables
 from quant_agent.storage.store import Store
@@ -132,6 +139,7 @@ class Runner:
         self, config: LiveTradingConfig, store: Store, history: HistoryStore,
         window: tuple[date, date], *, speed: float | None = None, crash: CrashHook = no_crash,
         engine: Engine | None = None,
+        alert_drain_seconds: float = 10.0,
     ) -> None:  # fmt: skip
         self._config = config
         self._store = store
@@ -148,6 +156,8 @@ class Runner:
                                              sleep=lambda s: None)  # fmt: skip
         self.summary = Summary(window=window)
         self._last_snapshot: datetime | None = None
+        self.observers = RunAlerts(config, store, history, self.engine.clock, self.engine.bus,
+                                   drain_seconds=alert_drain_seconds)  # fmt: skip
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step."""
@@ -160,6 +170,9 @@ class Runner:
                 loop.add_signal_handler(sig, self.stop)
         try:
             return await self._run()
+        except Exception as exc:
+            self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
+            raise
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -184,8 +197,7 @@ class Runner:
             previous = step.at
             engine.clock.set(max(step.at, engine.clock.now()))
             if not started:  # at the first step's time: a resumed order is sent then
-                engine.executor.start()
-                self._apply_commands()
+                self._start()
                 started = True
             self._do(step)
             self._save_cursor(step)
@@ -194,11 +206,20 @@ class Runner:
             self._crash("event")
             await asyncio.sleep(0)
         if not started:
-            engine.executor.start()
-            self._apply_commands()
+            self._start()
         engine.executor.shutdown()
         self._snapshot("intraday")
-        return self._finish()
+        summary = self._finish()
+        reason = "stopped by a signal" if summary.stopped_early else "replay window done"
+        self.observers.stopped(reason)
+        return summary
+
+    def _start(self) -> None:
+        resumed = f", resumed after {self.summary.resumed_from}" if self._cursor else ""
+        window = f"{self._window[0].isoformat()}..{self._window[1].isoformat()}"
+        self.observers.started("paper", f"paper replay {window}{resumed}")
+        self.engine.executor.start()
+        self._apply_commands()
 
     async def _pace(self, previous: datetime | None, at: datetime) -> None:
         """Wait the step's share of real time at ``--speed``, in slices a stop can cut."""
@@ -224,23 +245,28 @@ class Runner:
             assert step.batch is not None
             self.on_quotes(step.batch.quotes)
             executor.monitor_positions(step.at)
+            self.observers.check_daily_loss(executor.portfolio_view())
             self._maybe_snapshot(step.at)
         else:
             self.engine.broker.expire_due(step.at)
             executor.sync()
             self.engine.risk.monitor_portfolio_risk(executor.portfolio_view())
             self._snapshot("daily")
+            self.observers.after_close(step.at.astimezone(NEW_YORK).date())
 
     def on_quotes(self, quotes: Sequence[Quote]) -> None:
         """Validate, then hand each quote to the venue sinks and the executor."""
         engine = self.engine
+        accepted = 0
         for quote in quotes:
             if not engine.guard.accept(quote):
                 continue
+            accepted += 1
             engine.generator.update_quote(quote)
             for sink in engine.sinks:
                 sink.on_quote(quote)
             engine.executor.on_quote(quote)
+        self.observers.quotes_checked(accepted, len(quotes))
 
     def run_scan(self, kind: ScanKind) -> ScanReport:
         """Run one scan now and hand its signals to the executor."""

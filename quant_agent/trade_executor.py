@@ -39,7 +39,7 @@ from quant_agent.core.enums import (
     TimeInForce,
 )
 from quant_agent.core.errors import OperationalError, OrderValidationError, TransientBrokerError
-from quant_agent.core.events import OrderFilled
+from quant_agent.core.events import OrderFilled, SignalGenerated
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.money import ZERO
@@ -108,7 +108,7 @@ class TradeExecutor:
         self._positions.load()
         self._orders.recover()  # open orders: acks, fills and cancels missed while down
         notes += self._reconcile_fills()
-        self._positions.sync_fills()  # fills recorded before their position rows
+        self.sync()  # fills recorded before their position rows: published as they apply
         self._orders.recover()  # re-arm bracket children of entries filled while down
         notes += self._reconcile_positions()
         notes += self._sweep_orphans()
@@ -230,8 +230,20 @@ class TradeExecutor:
                     self.execute_exit(signal.ticker, ExitReason.SIGNAL_REVERSAL)
                 continue
             if signal.selected:
+                self._announce(signal)
                 outcomes.append(self.process_signal(signal, ids.get(signal.ticker)))
         return outcomes
+
+    def _announce(self, signal: Signal) -> None:
+        """Publish a selected signal that is new (not held, no entry working)."""
+        if self._bus is None or signal.trade_plan is None or signal.reasons:
+            return
+        if signal.ticker in self._pending_entries():
+            return
+        now = self._clock.now()
+        self._bus.publish(SignalGenerated(ts_event=now, ts_init=now, ticker=Ticker(signal.ticker),
+                                          score=signal.composite_score,
+                                          entry_price=signal.trade_plan.entry_price))  # fmt: skip
 
     def process_signal(self, signal: Signal, signal_id: int | None = None) -> SignalOutcome:
         """Steps 1-4 of the workflow for one selected signal."""

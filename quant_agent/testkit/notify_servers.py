@@ -67,11 +67,14 @@ class Request:
 class WebhookServer:
     """An HTTP server on 127.0.0.1 recording JSON POSTs; answers 200 "ok".
 
-    ``fail_first`` requests are answered 500 first, to exercise retries.
+    ``fail_first`` requests are answered 500 first, to exercise retries. With a ``gate``,
+    every request waits for it to be set before it is answered (a hung channel); each
+    request that starts waiting is put on ``waiting``.
     """
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, gate: threading.Event | None = None) -> None:
         self.requests: queue.Queue[Request] = queue.Queue()
+        self.waiting: queue.Queue[str] = queue.Queue()
         self.failures_left = fail_first
         self.hits = 0
         outer = self
@@ -81,6 +84,9 @@ class WebhookServer:
                 size = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(size)
                 outer.hits += 1
+                if gate is not None:
+                    outer.waiting.put(self.path)
+                    gate.wait(timeout=60)
                 if outer.failures_left > 0:
                     outer.failures_left -= 1
                     self.send_response(500)

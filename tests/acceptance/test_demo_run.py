@@ -1,5 +1,6 @@
 """``make run`` from a fresh clone: ``quant-agent run`` on the embedded defaults (demo
-market, default replay window) completes and prints a summary with closed trades."""
+market, default replay window) completes and prints a summary with closed trades, and
+writes the after-close report of the last session only."""
 
 from __future__ import annotations
 
@@ -37,3 +38,5 @@ def test_demo_replay_on_defaults_prints_a_summary_with_closed_trades(
     assert len(daily) == 57  # one per session of the window
     assert daily[-1].equity == Decimal(summary["equity"])
     assert var["days"] == 250 or Decimal(var["positions_value"]) == 0  # VaR at each close
+    reports = sorted(p.name for p in (tmp_path / "var" / "reports").iterdir())
+    assert reports == ["report-2024-04-30.html"]  # runner.close_report: last, not one a day
