@@ -142,8 +142,10 @@ def db_restore(
     engine = make_engine(url)
     revision = migrate.current_revision(engine)
     engine.dispose()
-    console.print(f"{mask_url(url)} restored from {path} (revision {revision}); "
-                  "'quant-agent db upgrade' brings an older backup's schema up to date")  # fmt: skip
+    console.print(
+        f"{mask_url(url)} restored from {path} (revision {revision}); "
+        "'quant-agent db upgrade' brings an older backup's schema up to date"
+    )
 
 
 @app.command("preflight")

@@ -26,7 +26,7 @@ from quant_agent.core.enums import CommandKind, CommandStatus
 from quant_agent.core.errors import ConfigError, DataValidationError
 from quant_agent.core.records import CommandRecord
 from quant_agent.market.calendar import get_calendar
-from quant_agent.preflight import Check, CheckResult, PreflightContext, Status
+from quant_agent.preflight import Check, CheckResult, PreflightContext, QuoteProbe, Status
 from quant_agent.storage import backup as bk
 from quant_agent.storage import migrate, tables
 from quant_agent.storage.engine import make_engine, normalize_url
@@ -46,10 +46,10 @@ def find_checkout(ctx: PreflightContext) -> Path:
 def check_risk_tests(ctx: PreflightContext) -> CheckResult:
     item = "risk limits tested"
     root = find_checkout(ctx)
-    paths = [root / p for p in ctx.config.preflight.risk_tests]
-    how = f"pytest {' '.join(ctx.config.preflight.risk_tests)} in {root}"
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing or not paths:
+    targets = list(ctx.config.preflight.risk_tests)  # files, or pytest node ids (file::test)
+    how = f"pytest {' '.join(targets)} in {root}"
+    missing = [t.partition("::")[0] for t in targets if not (root / t.partition("::")[0]).exists()]
+    if missing or not targets:
         return CheckResult(item, Status.FAIL, f"risk tests not present: {', '.join(missing)} "
                            "(run preflight from a git checkout with its tests)", how)  # fmt: skip
     python = ctx.python or sys.executable
@@ -59,7 +59,7 @@ def check_risk_tests(ctx: PreflightContext) -> CheckResult:
     argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rootdir={root}"]
     if (root / "pyproject.toml").is_file():
         argv.append(f"-c={root / 'pyproject.toml'}")
-    done = subprocess.run([*argv, *map(str, paths)], cwd=root, capture_output=True,
+    done = subprocess.run([*argv, *targets], cwd=root, capture_output=True,
                           text=True, timeout=900, check=False)  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     summary = lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]
@@ -165,7 +165,7 @@ def _check_quote(ctx: PreflightContext, item: str) -> CheckResult:
     return CheckResult(item, Status.PASS, f"quote arrived: {line}", how)
 
 
-def _questrade_probe(ctx: PreflightContext):  # noqa: ANN202 - a QuoteProbe
+def _questrade_probe(ctx: PreflightContext) -> QuoteProbe:
     import asyncio
 
     from quant_agent.questrade import commands
@@ -213,8 +213,8 @@ def check_backup(ctx: PreflightContext) -> CheckResult:
     age = ctx.clock.now() - found.taken_at
     hours = age.total_seconds() / 3600
     if hours > pf.max_backup_age_hours:
-        return CheckResult(item, Status.FAIL, f"newest backup {found.path.name} is "
-                           f"{hours:.1f} h old (max {pf.max_backup_age_hours:g} h)", how)  # fmt: skip
+        old = f"{hours:.1f} h old (max {pf.max_backup_age_hours:g} h)"
+        return CheckResult(item, Status.FAIL, f"newest backup {found.path.name} is {old}", how)
     try:
         with _scratch_database(url) as scratch:
             bk.restore(scratch, found.path)

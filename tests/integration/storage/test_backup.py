@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from quant_agent.cli import app
-from quant_agent.config import DataConfig, DatabaseConfig, LiveTradingConfig
+from quant_agent.config import DatabaseConfig, DataConfig, LiveTradingConfig
 from quant_agent.core.enums import CommandKind
 from quant_agent.core.records import CommandRecord
 from quant_agent.market.history import HistoryStore
@@ -27,7 +27,7 @@ from quant_agent.storage.engine import make_engine
 from quant_agent.storage.store import Store
 
 T0 = datetime(2024, 2, 14, 1, 0, tzinfo=UTC)
-WINDOW = (datetime(2024, 2, 8).date(), datetime(2024, 2, 13).date())
+WINDOW = (date(2024, 2, 8), date(2024, 2, 13))
 DATA = DataConfig()  # the demo market: trades in this window
 
 
