@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from quant_agent.config import DatabaseConfig
+from quant_agent.config import DatabaseConfig, DataConfig
 from quant_agent.core.enums import CommandKind, CommandStatus
 from quant_agent.core.errors import ConfigError, DataValidationError
 from quant_agent.core.records import CommandRecord
 from quant_agent.market.calendar import get_calendar
+from quant_agent.market.history import HistoryStore
+from quant_agent.market.source import load_history
 from quant_agent.preflight import Check, CheckResult, PreflightContext, QuoteProbe, Status
 from quant_agent.storage import backup as bk
 from quant_agent.storage import migrate, tables
@@ -71,16 +73,16 @@ def check_risk_tests(ctx: PreflightContext) -> CheckResult:
 
 def check_emergency_stop(ctx: PreflightContext) -> CheckResult:
     item = "emergency stop verified"
-    history = ctx.history()
+    history, source = _stop_history(ctx)
     last = history.last_date.date()
     how = ("HALT then RESUME through the commands table, applied by a paper runner replaying "
-           f"{last} on a temporary SQLite database")  # fmt: skip
+           f"{last} of the {source} on a temporary SQLite database")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="qa-preflight-") as folder:
         url = f"sqlite:///{Path(folder) / 'stop.db'}"
         config = ctx.config.model_copy(update={"database": DatabaseConfig(url=url)})
         store = Store.open(url)
         try:
-            problem = _halt_then_resume(ctx, config, store, (last, last))
+            problem = _halt_then_resume(ctx, config, store, history, (last, last))
         finally:
             store.close()
     if problem:
@@ -89,17 +91,27 @@ def check_emergency_stop(ctx: PreflightContext) -> CheckResult:
                        "RESUME applied (state RUNNING)", how)  # fmt: skip
 
 
+def _stop_history(ctx: PreflightContext) -> tuple[HistoryStore, str]:
+    """The configured history, or a small demo market when it cannot be loaded here (the
+    halt path does not depend on the data; the data feed item reports that problem)."""
+    try:
+        return ctx.history(), f"{ctx.config.data.source} data"
+    except (ConfigError, DataValidationError, OSError):
+        demo = DataConfig(demo_tickers=12, demo_start=date(2024, 1, 2), demo_end=date(2024, 12, 31))
+        return load_history(demo), "demo market"
+
+
 def _halt_then_resume(ctx: PreflightContext, config: object, store: Store,
-                      window: tuple[date, date]) -> str | None:  # fmt: skip
+                      history: HistoryStore, window: tuple[date, date]) -> str | None:  # fmt: skip
     halt = _queue(ctx, store, CommandKind.HALT, {"reason": "preflight emergency stop check"})
-    ctx.replay(config, store, ctx.history(), window)
+    ctx.replay(config, store, history, window)
     status, state, orders = _outcome(store, halt)
     if status is not CommandStatus.APPLIED or state != "HALTED":
         return f"HALT not applied by the runner (command {status}, trading state {state})"
     if orders:
         return f"{orders} order(s) sent while HALTED"
     resume = _queue(ctx, store, CommandKind.RESUME, {})
-    ctx.replay(config, store, ctx.history(), window)
+    ctx.replay(config, store, history, window)
     status, state, _ = _outcome(store, resume)
     if status is not CommandStatus.APPLIED or state != "RUNNING":
         return f"RESUME not applied by the runner (command {status}, trading state {state})"

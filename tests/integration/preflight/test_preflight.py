@@ -174,6 +174,14 @@ def test_data_feed_fails_when_the_files_do_not_load(tmp_path: Path) -> None:
     assert result.status is Status.FAIL and result.detail.startswith("history does not load")
 
 
+def test_emergency_stop_is_verified_on_a_demo_market_when_the_data_cannot_load(
+    tmp_path: Path,
+) -> None:
+    config = make_config("sqlite://", tmp_path, data={"source": "questrade"})
+    result = check_emergency_stop(PreflightContext(config=config, clock=SimClock(NOW)))
+    assert result.status is Status.PASS and "of the demo market" in result.how
+
+
 def test_data_feed_from_questrade_needs_a_quote(tmp_path: Path) -> None:
     config = make_config("sqlite://", tmp_path, data={"source": "questrade"})
 
