@@ -30,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
 )
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database: schema, backup, restore.", no_args_is_help=True)
 data_app = typer.Typer(help="Validate market data files.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alert channels (Apprise URLs).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -93,6 +93,93 @@ def db_upgrade(config_path: ConfigOption = None) -> None:
         f"database {mask_url(config.database.url)} at revision {migrate.current_revision(engine)}"
     )
     engine.dispose()
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File, or folder (default: preflight.backup_dir)."),
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Back up the database (SQLite: online backup API; PostgreSQL: pg_dump, custom format)."""
+    from quant_agent.storage import backup as bk
+
+    config = _load(config_path)
+    url = config.database.url
+    target = out if out is not None else config.preflight.backup_dir
+    if target.is_dir() or out is None:
+        target = bk.default_backup_path(url, target, LiveClock().now())
+    try:
+        path = bk.backup(url, target)
+    except bk.BackupError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"backup of {mask_url(url)} written to {path} ({path.stat().st_size} bytes)",
+                  highlight=False)  # fmt: skip
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A backup written by 'db backup'.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Overwrite a non-empty database without asking.")
+    ] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Replace the database with a backup (stop the runner first)."""
+    from quant_agent.storage import backup as bk
+    from quant_agent.storage import migrate
+    from quant_agent.storage.engine import make_engine
+
+    config = _load(config_path)
+    url = config.database.url
+    try:
+        if not yes and not bk.is_empty(url):
+            typer.confirm(f"replace every table of {mask_url(url)} with {path}?", abort=True)
+        bk.restore(url, path)
+    except bk.BackupError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    engine = make_engine(url)
+    revision = migrate.current_revision(engine)
+    engine.dispose()
+    console.print(
+        f"{mask_url(url)} restored from {path} (revision {revision}); "
+        "'quant-agent db upgrade' brings an older backup's schema up to date"
+    )
+
+
+@app.command("preflight")
+def preflight_cmd(
+    config_path: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the go-live checklist; print PASS/WARN/FAIL per item and store the result."""
+    from quant_agent.preflight import PreflightContext, run_preflight, save_report
+    from quant_agent.storage.store import Store
+
+    config = _load(config_path)
+    report = run_preflight(PreflightContext(config=config, clock=LiveClock()))
+    store = Store.open(config.database.url)
+    try:
+        save_report(store, report)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+    else:
+        table = Table(title=f"quant-agent preflight ({report.mode} mode)")
+        for column in ("item", "result", "found", "how it was checked"):
+            table.add_column(column)
+        colors = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
+        for r in report.results:
+            table.add_row(r.item, f"[{colors[r.status]}]{r.status}[/]", r.detail, r.how)
+        console.print(table)
+        verdict = "[green]preflight passed[/]" if report.passed else "[bold red]preflight FAILED[/]"
+        console.print(verdict)
+    raise typer.Exit(0 if report.passed else 1)
 
 
 @data_app.command("check")
@@ -187,7 +274,8 @@ def run(
     except (ConfigError, DataValidationError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    session = start_session(config, LiveClock())  # migrations, data, heartbeat
+    _require_preflight(config)  # live mode: a passing preflight within preflight.valid_hours
+    session = start_session(config, LiveClock(), history)  # migrations, heartbeat
     store = Store.open(config.database.url)
     try:
         if live:  # data.source questrade or a Questrade broker: the live clock, until stopped
@@ -225,6 +313,22 @@ def _history(config: LiveTradingConfig) -> HistoryStore:
         return load_history(config.data, candles_loader(config, LiveClock()))
     except QuestradeError as exc:
         raise ConfigError([f"data.source questrade: {exc}"]) from None
+
+
+def _require_preflight(config: LiveTradingConfig) -> None:
+    from quant_agent.preflight import PreflightRequired, require_recent_pass
+    from quant_agent.storage.store import Store
+
+    if config.trading.mode != "live":
+        return
+    store = Store.open(config.database.url)
+    try:
+        require_recent_pass(config, store, LiveClock().now())
+    except PreflightRequired as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
 
 
 def _print_status(status) -> None:  # noqa: ANN001

@@ -331,6 +331,21 @@ class RunnerConfig(Section):
     close_report: Literal["every", "last", "off"] = "last"
 
 
+class PreflightConfig(Section):
+    """Thresholds of ``quant-agent preflight`` (the go-live checklist, docs/OPERATIONS.md)."""
+
+    risk_tests: tuple[str, ...] = ("tests/integration/executor/test_risk_limits.py",)
+    max_data_age_sessions: int = Field(default=3, ge=0, le=250)  # NYSE sessions behind today
+    quote_symbol: str = "SPY"  # data.source questrade: a quote of it must arrive
+    alert_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    backup_dir: Path = Path("var/backups")
+    max_backup_age_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    min_paper_days: int = Field(default=20, ge=0, le=2520)  # sessions with a daily snapshot
+    min_paper_signals: int = Field(default=10, ge=0)  # selected signals in live_signals
+    max_initial_capital: Decimal = Field(default=Decimal("25000"), gt=0, max_digits=16)
+    valid_hours: float = Field(default=24.0, gt=0, le=24 * 7)  # live start needs a pass this recent
+
+
 class DatabaseConfig(Section):
     url: str = DEFAULT_DATABASE_URL
 
@@ -386,6 +401,7 @@ class LiveTradingConfig(Section):
     signals: SignalsConfig = SignalsConfig()
     trade_plan: TradePlanConfig = TradePlanConfig()
     runner: RunnerConfig = RunnerConfig()
+    preflight: PreflightConfig = PreflightConfig()
 
     def display(self) -> dict[str, Any]:
         """Return the effective configuration as plain data with every secret masked."""

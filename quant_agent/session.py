@@ -66,12 +66,18 @@ def momentum_leaders(history: HistoryStore, count: int = LEADERS) -> list[dict[s
     ]
 
 
-def start_session(config: LiveTradingConfig, clock: Clock) -> SessionStatus:
-    """Run the start-up steps of a paper session and return what they found."""
+def start_session(
+    config: LiveTradingConfig, clock: Clock, history: HistoryStore | None = None
+) -> SessionStatus:
+    """Run the start-up steps of a session and return what they found.
+
+    ``history`` is the already loaded market data (needed for ``data.source: questrade``,
+    whose loading needs a connection); without it the configured data is loaded here.
+    """
     now = clock.now()
     store = Store.open(config.database.url)
     try:
-        history = load_history(config.data)
+        history = history if history is not None else load_history(config.data)
         calendar = get_calendar("NYSE")
         with store.unit_of_work() as uow:
             uow.system_state.set("heartbeat", {"at": now, "mode": config.trading.mode}, now)
