@@ -132,7 +132,13 @@ def _preset(config: LiveTradingConfig, request: BacktestRequest, err: Console) -
     if request.universe is not None:
         keep = set(pd.read_csv(request.universe)["ticker"].astype(str))
         market = market.subset(keep)
-    result = run_preset(market)
+    with _progress_bar(err, request.progress and not request.as_json) as bar:
+        task = bar.add_task("days", total=len(market.dates))
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_preset(market, progress=advance)
     if request.fills_out is not None:
         write_fills(result.fills, request.fills_out)
     if request.report is not None:

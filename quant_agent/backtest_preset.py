@@ -16,6 +16,7 @@ cent sums) so 1.2 M bars run in about a second.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,15 +166,24 @@ class _Position:
     exit_next_open: bool = False
 
 
-def run_preset(market: Market, p: Params | None = None) -> PresetResult:
-    """Simulate the reference strategy over ``market``; return its fills and equity."""
+def run_preset(
+    market: Market, p: Params | None = None, progress: Callable[[int, int], None] | None = None
+) -> PresetResult:
+    """Simulate the reference strategy over ``market``; return its fills and equity.
+
+    ``progress(days_done, days_total)`` is called about a hundred times and at the end.
+    """
     p = p or Params()
     mom, ok = signals(market, p)
     sim = _Sim(market, p)
-    for t in range(len(market.dates)):
+    days = len(market.dates)
+    every = max(1, days // 100)
+    for t in range(days):
         sim.open(t)
         sim.session(t)
         sim.close(t, mom[t], ok[t])
+        if progress is not None and (t % every == 0 or t == days - 1):
+            progress(t + 1, days)
     return sim.result()
 
 

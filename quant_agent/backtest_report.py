@@ -49,7 +49,8 @@ def preset_metrics(result: PresetResult) -> dict[str, Any]:
         dd = analytics.max_drawdown(equity)
         out |= {"total_return": analytics.total_return(equity),
                 "sharpe": analytics.sharpe_ratio(returns),
-                "sortino": analytics.sortino_ratio(returns), "max_drawdown": dd.depth}  # fmt: skip
+                "sortino": analytics.sortino_ratio(returns), "max_drawdown": dd.max_drawdown,
+                "max_drawdown_sessions": dd.duration}  # fmt: skip
     stats = analytics.trade_stats(round_trip_pnls(result))
     out |= {f"round_trips_{k}": v for k, v in asdict(stats).items()}
     return out
