@@ -105,8 +105,10 @@ def _write_core_report(config: LiveTradingConfig, result: Any, path: Path) -> Pa
         calendar = get_calendar("NYSE")
         last = calendar.trading_days(*result.window)[-1]
         clock = SimClock(calendar.session_close(last))
-        tracker = LivePerformanceTracker(store, clock, calendar, config.performance,
-                                         initial_capital=config.trading.initial_capital)  # fmt: skip
+        tracker = LivePerformanceTracker(
+            store, clock, calendar, config.performance,
+            initial_capital=config.trading.initial_capital,
+        )  # fmt: skip
         return write_report(build_report(tracker, tracker.session_of(clock.now())), path)
     finally:
         store.close()

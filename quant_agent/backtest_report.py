@@ -62,20 +62,23 @@ def render_preset_html(result: PresetResult, name: str) -> str:
     shell = DailyReport(day=last, metrics=cast(Any, None), trades=[], positions=[],
                         risk_events=[], equity=curve)  # fmt: skip
     eq, dd = figures(shell)
+    first = result.dates[0] if result.dates else ""
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>quant-agent backtest {html.escape(name)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
         "margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
         "</style></head><body>",
-        f"<h1>Backtest {html.escape(name)} {result.dates[0] if result.dates else ''} .. {last}</h1>",
+        f"<h1>Backtest {html.escape(name)} {first} .. {last}</h1>",
         eq.to_html(full_html=False, include_plotlyjs=True, div_id=EQUITY_CHART_ID),
         dd.to_html(full_html=False, include_plotlyjs=False, div_id=DRAWDOWN_CHART_ID),
         "<h2>Metrics</h2>",
         _table(["metric", "value"], [[k, v] for k, v in preset_metrics(result).items()]),
         "<h2>Fills</h2>",
-        _table(["date", "ticker", "side", "qty", "price", "reason"],
-               [[*f.row(), f.reason] for f in result.fills]),  # fmt: skip
+        _table(
+            ["date", "ticker", "side", "qty", "price", "reason"],
+            [[*f.row(), f.reason] for f in result.fills],
+        ),  # fmt: skip
         "</body></html>",
     ]
     return "\n".join(parts)

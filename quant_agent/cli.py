@@ -351,6 +351,9 @@ def scan_cmd(
     raise typer.Exit(code)
 
 
+DEFAULT_RUNS = Path("var/backtests")
+
+
 @app.command("backtest")
 def backtest_cmd(
     start: Annotated[str | None, typer.Option(help="First session YYYY-MM-DD.")] = None,
@@ -365,9 +368,7 @@ def backtest_cmd(
         Path | None, typer.Option(help="Write fills as CSV date,ticker,side,quantity,price.")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
-    out_dir: Annotated[
-        Path, typer.Option(help="Folder of the runs' stores (<run_id>.db).")
-    ] = Path("var/backtests"),
+    out_dir: Annotated[Path, typer.Option(help="Folder of the runs' stores.")] = DEFAULT_RUNS,
     config_path: ConfigOption = None,
 ) -> None:
     """Backtest daily bars through the live core (or the reference preset) and summarise.
