@@ -39,7 +39,7 @@ CLI = str(Path(PYTHON).parent / "quant-agent")
 
 
 def child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run ``cmd``; return its wall seconds, its peak RSS (MB) and its stdout."""
+    """Run ``cmd``; return its wall seconds, its peak RSS (MB) and its stdout (CPU printed)."""
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         began = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
@@ -51,6 +51,9 @@ def child(cmd: list[str]) -> tuple[float, float, str]:
         out, err = out_f.read(), err_f.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:3]} failed: {err[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"   [{Path(cmd[1]).name if cmd[0] == PYTHON else 'quant-agent'}: wall {wall:.2f} s,"
+          f" CPU {cpu:.2f} s]")  # fmt: skip
     return wall, usage.ru_maxrss / 1024, out
 
 
