@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from quant_agent.backtest import DEFAULT_DIR, run_backtest
 from quant_agent.backtest_preset import PRESET_NAME, Market, run_preset, write_fills
 from quant_agent.config import LiveTradingConfig
 
@@ -35,7 +34,7 @@ class BacktestRequest:
     as_json: bool = False
     fills_out: Path | None = None
     report: Path | None = None
-    out_dir: Path = DEFAULT_DIR
+    out_dir: Path = Path("var/backtests")
     progress: bool = True
 
 
@@ -67,6 +66,7 @@ def run_backtest_command(
 
 
 def _core(config: LiveTradingConfig, request: BacktestRequest, err: Console) -> dict[str, Any]:
+    from quant_agent.backtest import run_backtest  # the whole core: not for --preset
     from quant_agent.market.source import load_history
 
     data = config.data
