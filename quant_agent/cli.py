@@ -478,6 +478,46 @@ def scan_cmd(
     raise typer.Exit(code)
 
 
+DEFAULT_RUNS = Path("var/backtests")
+
+
+@app.command("backtest")
+def backtest_cmd(
+    start: Annotated[str | None, typer.Option(help="First session YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last session YYYY-MM-DD.")] = None,
+    universe: Annotated[Path | None, typer.Option(help="Universe CSV (ticker,...).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Daily bars file (Parquet/CSV).")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="momentum-top3: the reference strategy, fill-exact.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fills_out: Annotated[
+        Path | None, typer.Option(help="Write fills as CSV date,ticker,side,quantity,price.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Folder of the runs' stores.")] = DEFAULT_RUNS,
+    config_path: ConfigOption = None,
+) -> None:
+    """Backtest daily bars through the live core (or the reference preset) and summarise.
+
+    Each run gets an id and its own SQLite store under --out-dir; the HTML report defaults
+    to <out-dir>/<run_id>.html. See docs/BACKTEST.md.
+    """
+    from quant_agent.backtest_command import BacktestRequest, run_backtest_command
+
+    config = _load(config_path)
+    try:
+        request = BacktestRequest(
+            start=date.fromisoformat(start) if start else None,
+            end=date.fromisoformat(end) if end else None, data=data, universe=universe,
+            preset=preset, as_json=as_json, fills_out=fills_out, report=report, out_dir=out_dir,
+        )  # fmt: skip
+        run_backtest_command(config, request, console, err)
+    except (ConfigError, DataValidationError, ValueError, FileExistsError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @app.command("report")
 def report_cmd(
     day: Annotated[
