@@ -3,7 +3,8 @@
 
 It lives inside the package so ``pip install`` ships it with ``quant-agent dashboard``
 (``APP_PATH`` is the script Streamlit runs). ``queries`` reads, ``controls`` writes command
-rows (nothing else), ``auth`` guards the bind address and the password, ``pages`` renders.
+rows (nothing else), ``auth`` guards the bind address and the password, ``views`` renders the pages (not ``pages/``: Streamlit would serve each module there as
+a page of its own).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from quant_agent.config import DataConfig, LiveTradingConfig, load_config
 from quant_agent.core.clock import LiveClock
 from quant_agent.dashboard import auth
 from quant_agent.dashboard.context import PageContext
-from quant_agent.dashboard.pages import PAGES
+from quant_agent.dashboard.views import PAGES
 from quant_agent.report_command import load_benchmark, make_tracker
 from quant_agent.storage.store import Store
 

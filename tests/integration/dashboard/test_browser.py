@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from quant_agent.dashboard.pages import PAGES
+from quant_agent.dashboard.views import PAGES
 from quant_agent.storage import tables as t
 
 from .conftest import FULL_WINDOW, Seeded
@@ -103,6 +103,8 @@ def test_every_page_renders_in_chromium_and_halt_works_end_to_end(
             page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
             page.locator("h2", has_text=name).wait_for()
             page.wait_for_selector('[data-testid="stMetric"]')
+            if name == "Performance":  # plotly draws after the rest
+                page.wait_for_selector(".js-plotly-plot .main-svg")
             assert page.locator('[data-testid="stException"]').count() == 0, name
             page.screenshot(path=shots / f"dashboard_{name.lower()}.png", full_page=True)
 

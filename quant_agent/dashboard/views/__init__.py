@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from quant_agent.dashboard.context import PageContext
-from quant_agent.dashboard.pages import overview, performance, positions, settings, signals, trades
+from quant_agent.dashboard.views import (
+    overview,
+    performance,
+    positions,
+    settings,
+    signals,
+    trades,
+)
 
 PAGES: dict[str, Callable[[PageContext], None]] = {
     "Overview": overview.render,
