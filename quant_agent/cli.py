@@ -403,8 +403,10 @@ def alerts_test(config_path: ConfigOption = None) -> None:
 
 @app.command("dashboard")
 def dashboard(
-    host: Annotated[str, typer.Option(help="Address to bind (another than 127.0.0.1 needs "
-                                           "QA_DASHBOARD_PASSWORD).")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind (another than 127.0.0.1 needs QA_DASHBOARD_PASSWORD)."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
     config_path: ConfigOption = None,
 ) -> None:

@@ -3,8 +3,9 @@
 
 It lives inside the package so ``pip install`` ships it with ``quant-agent dashboard``
 (``APP_PATH`` is the script Streamlit runs). ``queries`` reads, ``controls`` writes command
-rows (nothing else), ``auth`` guards the bind address and the password, ``views`` renders the pages (not ``pages/``: Streamlit would serve each module there as
-a page of its own).
+rows (nothing else), ``auth`` guards the bind address and the password, ``memo`` shares
+the heavy reads of one data version, ``views`` renders the pages (not a ``pages/`` folder:
+Streamlit would serve each module there as a page of its own, around the login).
 """
 
 from __future__ import annotations

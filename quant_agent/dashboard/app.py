@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from quant_agent.config import DataConfig, LiveTradingConfig, load_config
+from quant_agent.config import DataConfig, LiveTradingConfig, PerformanceConfig, load_config
 from quant_agent.core.clock import LiveClock
-from quant_agent.dashboard import auth
+from quant_agent.dashboard import auth, queries
 from quant_agent.dashboard.context import PageContext
+from quant_agent.dashboard.memo import DataView, MemoTracker, data_version
 from quant_agent.dashboard.views import PAGES
-from quant_agent.report_command import load_benchmark, make_tracker
+from quant_agent.market.calendar import get_calendar
+from quant_agent.report_command import load_benchmark
 from quant_agent.storage.store import Store
 
 CONFIG_ENV = "QA_DASHBOARD_CONFIG"
@@ -35,7 +38,23 @@ def _store(url: str) -> Store:
 @st.cache_resource(show_spinner=False)
 def _benchmark(data_json: str, ticker: str) -> pd.Series | None:
     data = DataConfig.model_validate_json(data_json)
-    return load_benchmark(LiveTradingConfig(data=data, performance={"benchmark": ticker}))
+    return load_benchmark(
+        LiveTradingConfig(data=data, performance=PerformanceConfig(benchmark=ticker))
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _view(
+    url: str, version: tuple[Any, ...], _config: LiveTradingConfig, _store: Store,
+    _benchmark: pd.Series | None,
+) -> DataView:  # fmt: skip
+    """The memoized reads of one data version, shared by every session and refresh."""
+    snap = queries.latest_snapshot(_store)
+    tracker = MemoTracker(
+        _store, LiveClock(), get_calendar("NYSE"), _config.performance, benchmark=_benchmark,
+        initial_capital=_config.trading.initial_capital, latest=snap["ts"] if snap else None,
+    )  # fmt: skip
+    return DataView(_store, tracker)
 
 
 def _config() -> LiveTradingConfig:
@@ -50,15 +69,15 @@ def main() -> None:
     config = _config()
     store = _store(config.database.url)
     clock = LiveClock()
-    tracker = make_tracker(config, store, clock, _benchmark(config.data.model_dump_json(), config.performance.benchmark))
-    ctx = PageContext(config=config, store=store, clock=clock, tracker=tracker)
+    benchmark = _benchmark(config.data.model_dump_json(), config.performance.benchmark)
     name = st.sidebar.radio("Page", list(PAGES), key="page")
     refresh = float(os.environ.get(REFRESH_ENV, "5"))
     page = PAGES[str(name)]
 
     @st.fragment(run_every=refresh if refresh > 0 else None)
     def live() -> None:
-        page(ctx)
+        view = _view(config.database.url, data_version(store), config, store, benchmark)
+        page(PageContext(config=config, store=store, clock=clock, view=view))
 
     live()
     st.sidebar.caption(f"refreshes every {refresh:g} s" if refresh > 0 else "refresh off")

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import Clock
+from quant_agent.dashboard.memo import DataView
 from quant_agent.live_performance import LivePerformanceTracker
 from quant_agent.storage.store import Store
 
@@ -18,7 +19,11 @@ class PageContext:
     config: LiveTradingConfig
     store: Store
     clock: Clock
-    tracker: LivePerformanceTracker
+    view: DataView  # the memoized reads of the current data version
+
+    @property
+    def tracker(self) -> LivePerformanceTracker:
+        return self.view.tracker
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -91,8 +91,8 @@ def trade_totals(store: Store) -> tuple[int, Decimal]:
 
 def risk_events(store: Store, limit: int = 10) -> pd.DataFrame:
     r = t.risk_events
-    stmt = select(r.c.ts, r.c.severity, r.c.event_type, r.c.rule, r.c.message,
-                  r.c.trading_state).order_by(r.c.ts.desc(), r.c.id.desc()).limit(limit)  # fmt: skip
+    stmt = select(r.c.ts, r.c.severity, r.c.event_type, r.c.rule, r.c.message, r.c.trading_state)
+    stmt = stmt.order_by(r.c.ts.desc(), r.c.id.desc()).limit(limit)
     return _frame(store, stmt)
 
 
@@ -105,9 +105,20 @@ def scan_runs(store: Store, limit: int = 20) -> pd.DataFrame:
 
 def signals_of(store: Store, scan_run_ids: list[int]) -> pd.DataFrame:
     s = t.live_signals
-    stmt = select(s.c.scan_run_id, s.c.ticker, s.c.rank, s.c.composite_score, s.c.selected,
-                  s.c.executed, s.c.entry_price, s.c.stop_loss, s.c.take_profit, s.c.quantity,
-                  s.c.factors, s.c.filter_reasons).where(s.c.scan_run_id.in_(scan_run_ids))
+    stmt = select(
+        s.c.scan_run_id,
+        s.c.ticker,
+        s.c.rank,
+        s.c.composite_score,
+        s.c.selected,
+        s.c.executed,
+        s.c.entry_price,
+        s.c.stop_loss,
+        s.c.take_profit,
+        s.c.quantity,
+        s.c.factors,
+        s.c.filter_reasons,
+    ).where(s.c.scan_run_id.in_(scan_run_ids))
     return _frame(store, stmt.order_by(s.c.scan_run_id, s.c.rank, s.c.ticker))  # fmt: skip
 
 

@@ -8,7 +8,6 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from quant_agent.dashboard import queries
 from quant_agent.dashboard.context import PageContext, money
 
 OUTCOMES = ("All", "Winners", "Losers")
@@ -16,7 +15,7 @@ OUTCOMES = ("All", "Winners", "Losers")
 
 def render(ctx: PageContext) -> None:
     st.header("Trades")
-    frame = queries.trades(ctx.store)
+    frame = ctx.view.trades()
     if frame.empty:
         st.metric("Trades", 0)
         st.info("no closed trade yet")

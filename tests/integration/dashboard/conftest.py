@@ -89,9 +89,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def open_page(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Callable[[Seeded, str], AppTest]:
+def open_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Seeded, str], AppTest]:
     """Run the dashboard against ``seeded`` with AppTest and show ``page``."""
     monkeypatch.chdir(tmp_path)  # embedded defaults, no config file
     monkeypatch.setenv("QA_DASHBOARD_REFRESH_SECONDS", "0")
