@@ -118,6 +118,9 @@ def test_every_page_renders_in_chromium_and_halt_works_end_to_end(
             pool.submit(seeded.replay, date(2024, 3, 11)).result(timeout=120)
         page.locator('[data-testid="stMetricValue"]', has_text="HALTED").wait_for()
         page.get_by_text(f"HALT #{row.id}: APPLIED", exact=False).wait_for()
+        # the auto-refresh redrew the page without losing its state
+        assert page.get_by_label("Halt reason").input_value() == "halted in the browser"
+        assert page.locator("h2", has_text="Settings").count() == 1
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=shots / "dashboard_settings_halted.png", full_page=True)
         browser.close()
