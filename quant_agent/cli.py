@@ -570,15 +570,32 @@ def alerts_test(config_path: ConfigOption = None) -> None:
 
 @app.command("dashboard")
 def dashboard(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind (another than 127.0.0.1 needs QA_DASHBOARD_PASSWORD)."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
+    config_path: ConfigOption = None,
 ) -> None:
-    """Start the Streamlit dashboard (not built yet: it arrives with the dashboard issue)."""
-    err.print(
-        f"the dashboard is not built yet (would bind {host}:{port}); "
-        "use 'quant-agent run' for the session status"
-    )
-    raise typer.Exit(1)
+    """Start the Streamlit dashboard (reads the store; steers only through commands)."""
+    import os
+    import subprocess
+
+    from quant_agent.dashboard.auth import check_bind
+    from quant_agent.dashboard.launch import streamlit_argv, streamlit_env
+
+    refused = check_bind(host, os.environ)
+    if refused:
+        err.print(f"[bold red]error:[/] {refused}", highlight=False)
+        raise typer.Exit(2)
+    _load(config_path)  # a bad config fails here, not in the browser
+    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
+    env = streamlit_env(host, config_path, os.environ)
+    try:
+        code = subprocess.call(streamlit_argv(host, port), env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 # --- questrade ------------------------------------------------------------------------------

@@ -175,8 +175,9 @@ class LivePerformanceTracker:
         if end is not None:
             stmt = stmt.where(t.equity_snapshots.c.ts <= ensure_utc(end))
         with self._store.unit_of_work() as uow:
-            rows = [dict(r._mapping) for r in uow.connection.execute(stmt)]
-        frame = pd.DataFrame(rows, columns=["ts", "kind", *EQUITY_COLUMNS])
+            result = uow.connection.execute(stmt)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        frame = frame.reindex(columns=["ts", "kind", *EQUITY_COLUMNS])
         for column in EQUITY_COLUMNS:
             frame[column] = frame[column].astype(float)
         frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
