@@ -39,6 +39,18 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever ``sys.stderr`` is at emit time, not the one seen at set-up.
+
+    A worker thread (alert delivery) may log after the stream it started with was closed
+    or replaced (a test runner's capture, a daemonised process); the current one works.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _scrub_processor(
     _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
 ) -> dict[str, Any]:
@@ -48,7 +60,7 @@ def _scrub_processor(
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Route structlog and stdlib logging to stderr, scrubbing ``secrets`` from each line."""
     _secrets[:] = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler(sys.stderr)
     handler.addFilter(_ScrubFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
