@@ -6,37 +6,14 @@ Run: ``.venv/bin/python bench/bench_data.py``. Reads ../shared/data beside the r
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from benchlib import best_of, shared_data_dir  # also puts the repository on sys.path
 
 from quant_agent.market.history import HistoryStore, read_daily_bars  # noqa: E402
 from quant_agent.market.synthetic import generate_market  # noqa: E402
-
-T = TypeVar("T")
-
-
-def best_of(runs: int, fn: Callable[[], T]) -> tuple[float, T]:
-    """Best wall time (seconds) of ``runs`` calls, and the last result."""
-    best = float("inf")
-    result: T
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def shared_data_dir() -> Path:
-    override = os.environ.get("QA_SHARED_DATA")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
 
 
 def bench_real(path: Path) -> None:

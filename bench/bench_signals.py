@@ -10,20 +10,12 @@ Prints numbers, asserts nothing.
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from benchlib import best_of, shared_data_dir  # also puts the repository on sys.path
 
 from quant_agent.config import LiveTradingConfig  # noqa: E402
 from quant_agent.market.calendar import get_calendar  # noqa: E402
@@ -32,23 +24,6 @@ from quant_agent.market.synthetic import generate_market  # noqa: E402
 from quant_agent.signals.factors import Panel, compute_factors, wilder_average  # noqa: E402
 from quant_agent.signals.scan import Holdings, ScanSettings, scan_day  # noqa: E402
 from quant_agent.signals.trade_plan import Account  # noqa: E402
-
-T = TypeVar("T")
-
-
-def best_of(runs: int, fn: Callable[[], T]) -> tuple[float, T]:
-    best = float("inf")
-    result: T
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def shared_data_dir() -> Path:
-    override = os.environ.get("QA_SHARED_DATA")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
 
 
 def wide_panel(bars: pd.DataFrame) -> Panel:
