@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from quant_agent.brokers.base import BrokerOrder
 from quant_agent.core.enums import OrderStatus, OrderType, Side, TimeInForce
@@ -24,6 +24,15 @@ from quant_agent.core.money import ZERO, quantize_money
 from quant_agent.storage import tables as t
 
 ACCOUNT_KEY = "paper"
+
+# Built once; the values travel as parameters so SQLAlchemy reuses the compiled statement
+# instead of coercing literals on every call (the fill path is the venue's hot path).
+_SET_CASH = update(t.paper_account).where(t.paper_account.c.key == bindparam("k"))
+_INSERT_ORDER = insert(t.paper_orders)
+_UPDATE_ORDER = update(t.paper_orders).where(t.paper_orders.c.broker_order_id == bindparam("k"))
+_INSERT_FILL = insert(t.paper_fills)
+_UPDATE_HOLDING = update(t.paper_positions).where(t.paper_positions.c.ticker == bindparam("k"))
+_INSERT_HOLDING = insert(t.paper_positions)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,19 +175,16 @@ class PaperBook:
         )
 
     def set_cash(self, cash: Decimal, now: datetime) -> None:
-        stmt = update(t.paper_account).where(t.paper_account.c.key == ACCOUNT_KEY)
-        self._conn.execute(stmt.values(cash=cash, updated_at=now))
+        self._conn.execute(_SET_CASH, {"cash": cash, "updated_at": now, "k": ACCOUNT_KEY})
 
     # --- orders ----------------------------------------------------------------------
 
     def add_order(self, order: PaperOrder) -> None:
-        self._conn.execute(insert(t.paper_orders).values(**_order_values(order)))
+        self._conn.execute(_INSERT_ORDER, _order_values(order))
 
     def save_order(self, order: PaperOrder) -> None:
-        stmt = update(t.paper_orders).where(
-            t.paper_orders.c.broker_order_id == order.broker_order_id
-        )
-        if self._conn.execute(stmt.values(**_order_values(order))).rowcount != 1:
+        params = {**_order_values(order), "k": order.broker_order_id}
+        if self._conn.execute(_UPDATE_ORDER, params).rowcount != 1:
             raise LookupError(f"paper order {order.broker_order_id} is not in the book")
 
     def orders(self) -> list[PaperOrder]:
@@ -189,17 +195,18 @@ class PaperBook:
 
     def add_fill(self, fill: OrderFilled) -> None:
         self._conn.execute(
-            insert(t.paper_fills).values(
-                fill_id=fill.fill_id,
-                broker_order_id=fill.broker_order_id,
-                client_order_id=fill.client_order_id,
-                ticker=fill.ticker,
-                side=fill.side.value,
-                quantity=fill.quantity,
-                price=fill.price,
-                commission=fill.commission,
-                filled_at=fill.ts_event,
-            )
+            _INSERT_FILL,
+            {
+                "fill_id": fill.fill_id,
+                "broker_order_id": fill.broker_order_id,
+                "client_order_id": fill.client_order_id,
+                "ticker": fill.ticker,
+                "side": fill.side.value,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "commission": fill.commission,
+                "filled_at": fill.ts_event,
+            },
         )
 
     def fills(self, since: datetime | None = None) -> list[OrderFilled]:
@@ -223,12 +230,9 @@ class PaperBook:
         ]
 
     def save_holding(self, holding: PaperHolding, now: datetime) -> None:
-        values = {"quantity": holding.quantity, "cost_basis": holding.cost_basis}
-        stmt = update(t.paper_positions).where(t.paper_positions.c.ticker == holding.ticker)
-        if self._conn.execute(stmt.values(**values, updated_at=now)).rowcount == 0:
-            self._conn.execute(
-                insert(t.paper_positions).values(ticker=holding.ticker, **values, updated_at=now)
-            )
+        values = {"quantity": holding.quantity, "cost_basis": holding.cost_basis, "updated_at": now}
+        if self._conn.execute(_UPDATE_HOLDING, {**values, "k": holding.ticker}).rowcount == 0:
+            self._conn.execute(_INSERT_HOLDING, {"ticker": holding.ticker, **values})
 
     def holdings(self) -> list[PaperHolding]:
         stmt = select(t.paper_positions).order_by(t.paper_positions.c.ticker)
