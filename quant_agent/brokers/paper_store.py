@@ -22,6 +22,7 @@ from quant_agent.core.events import OrderFilled
 from quant_agent.core.ids import BrokerOrderId, ClientOrderId, FillId, Ticker
 from quant_agent.core.money import ZERO, quantize_money
 from quant_agent.storage import tables as t
+from quant_agent.storage.repositories import fill_from_row
 
 ACCOUNT_KEY = "paper"
 
@@ -213,21 +214,7 @@ class PaperBook:
         stmt = select(t.paper_fills).order_by(t.paper_fills.c.filled_at, t.paper_fills.c.id)
         if since is not None:
             stmt = stmt.where(t.paper_fills.c.filled_at >= since)
-        return [
-            OrderFilled(
-                ts_event=r.filled_at,
-                ts_init=r.filled_at,
-                client_order_id=ClientOrderId(r.client_order_id),
-                fill_id=FillId(r.fill_id),
-                ticker=Ticker(r.ticker),
-                side=Side(r.side),
-                quantity=r.quantity,
-                price=r.price,
-                commission=r.commission,
-                broker_order_id=BrokerOrderId(r.broker_order_id),
-            )
-            for r in self._conn.execute(stmt)
-        ]
+        return [fill_from_row(r, ts_init=r.filled_at) for r in self._conn.execute(stmt)]
 
     def save_holding(self, holding: PaperHolding, now: datetime) -> None:
         values = {"quantity": holding.quantity, "cost_basis": holding.cost_basis, "updated_at": now}

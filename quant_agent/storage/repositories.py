@@ -69,6 +69,23 @@ def _fields(record: Any, exclude: tuple[str, ...] = ("id",)) -> dict[str, Any]:
     }
 
 
+def fill_from_row(r: Row[Any], *, ts_init: datetime, reconciled: bool = False) -> OrderFilled:
+    """Map a row of ``fills`` or of the paper venue's ``paper_fills`` to the core event."""
+    return OrderFilled(
+        ts_event=r.filled_at,
+        ts_init=ts_init,
+        client_order_id=ClientOrderId(r.client_order_id),
+        reconciled=reconciled,
+        fill_id=FillId(r.fill_id),
+        ticker=Ticker(r.ticker),
+        side=Side(r.side),
+        quantity=r.quantity,
+        price=r.price,
+        commission=r.commission,
+        broker_order_id=BrokerOrderId(r.broker_order_id) if r.broker_order_id else None,
+    )
+
+
 class _Repository:
     table: Table
 
@@ -234,19 +251,7 @@ class FillRepository(_Repository):
         return [(int(r.id), self._fill(r)) for r in self._conn.execute(stmt)]
 
     def _fill(self, r: Row[Any]) -> OrderFilled:
-        return OrderFilled(
-            ts_event=r.filled_at,
-            ts_init=r.recorded_at,
-            client_order_id=ClientOrderId(r.client_order_id),
-            reconciled=r.reconciled,
-            fill_id=FillId(r.fill_id),
-            ticker=Ticker(r.ticker),
-            side=Side(r.side),
-            quantity=r.quantity,
-            price=r.price,
-            commission=r.commission,
-            broker_order_id=BrokerOrderId(r.broker_order_id) if r.broker_order_id else None,
-        )
+        return fill_from_row(r, ts_init=r.recorded_at, reconciled=r.reconciled)
 
     def list(
         self, client_order_id: str | None = None, since: datetime | None = None
@@ -256,22 +261,7 @@ class FillRepository(_Repository):
             stmt = stmt.where(self.table.c.client_order_id == client_order_id)
         if since is not None:
             stmt = stmt.where(self.table.c.filled_at >= since)
-        return [
-            OrderFilled(
-                ts_event=r.filled_at,
-                ts_init=r.recorded_at,
-                client_order_id=ClientOrderId(r.client_order_id),
-                reconciled=r.reconciled,
-                fill_id=FillId(r.fill_id),
-                ticker=Ticker(r.ticker),
-                side=Side(r.side),
-                quantity=r.quantity,
-                price=r.price,
-                commission=r.commission,
-                broker_order_id=BrokerOrderId(r.broker_order_id) if r.broker_order_id else None,
-            )
-            for r in self._conn.execute(stmt)
-        ]
+        return [self._fill(r) for r in self._conn.execute(stmt)]
 
 
 class PositionRepository(_Repository):
