@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench dashboard lint clean
+.PHONY: venv run test soak bench dashboard lint clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "quant-agent needs Python 3.11 or newer on PATH (or PYTHON=/path/to/python3.11)"; exit 1; }
@@ -25,6 +25,9 @@ run: $(STAMP)  ## start a paper session on the embedded defaults
 
 test: $(STAMP)  ## the whole suite (PostgreSQL tests use QA_TEST_DATABASE_URL), on 2 workers
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+soak: $(STAMP)  ## the reliability suite at full counts (docs/RELIABILITY.md); long
+	QA_SOAK=1 $(BIN)/python -m pytest -n 2 --dist loadfile tests/reliability
 
 bench: $(STAMP)  ## benchmarks: print timings, assert nothing
 	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
