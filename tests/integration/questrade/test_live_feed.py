@@ -6,75 +6,27 @@ keep-alive runs."""
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import OrderStatus, Side
 from quant_agent.core.events import ConnectionStatusChanged, FeedStatusChanged
-from quant_agent.engine import build_engine
 from quant_agent.live_runner import LiveRunner
-from quant_agent.market.calendar import get_calendar
-from quant_agent.questrade.feed import questrade_feed
 from quant_agent.realtime_data import RealtimeDataHandler
 from quant_agent.storage.store import Store
+from quant_agent.testkit.sandbox_harness import Gate, LiveBody, live_loop, of, until
 
-from .conftest import START, Harness, harness, history
+from .conftest import START, Harness, history
 
-LIMIT = 10.0  # seconds: a bound on waits for events, never a wait in itself
 CONFIG = LiveTradingConfig.model_validate(
     {"data": {"source": "questrade"}, "questrade": {"outage_alert_s": 120}}
 )
-
-
-class Gate:
-    """A sleep that waits until the test opens it (the stream's reconnect backoff)."""
-
-    def __init__(self) -> None:
-        self.open = asyncio.Event()
-
-    async def __call__(self, _: float) -> None:
-        await self.open.wait()
-
-
-async def until(feed: RealtimeDataHandler, predicate: Callable[[], bool]) -> None:
-    """Wait until ``predicate()`` holds, re-checked after each frame, connect or failure."""
-    await feed.stream.wait_until(predicate)  # type: ignore[attr-defined]
-
-
-def live(tmp_path: Path, body: Callable[[Harness, RealtimeDataHandler, LiveRunner, list[object]],
-                                        Awaitable[None]], **feed: object) -> None:  # fmt: skip
-    async def main() -> None:
-        async with harness(tmp_path) as h:
-            store = feed.pop("store")
-            assert isinstance(store, Store)
-            engine = build_engine(CONFIG, store, history(), START, clock=h.clock)
-            events: list[object] = []
-            engine.bus.subscribe(object, events.append)
-            handler = questrade_feed(h.rest, h.auth, CONFIG, clock=h.clock, bus=engine.bus,
-                                     calendar=get_calendar("NYSE"), rng=random.Random(1),
-                                     **feed)  # type: ignore[arg-type]  # fmt: skip
-            runner = LiveRunner(CONFIG, store, history(), engine, live_clock=h.clock,
-                                feed=handler)  # fmt: skip
-            try:
-                async with asyncio.timeout(LIMIT):
-                    await handler.subscribe_quotes([TICKER])
-                    await handler.connect_websocket()
-                    await until(handler, lambda: handler.stream.up)
-                    await body(h, handler, runner, events)
-            finally:
-                await handler.close()
-
-    asyncio.run(main())
-
-
 TICKER = history().tickers[0]
 
 
-def of(kind: type, events: list[object]) -> list[object]:
-    return [e for e in events if isinstance(e, kind)]
+def live(tmp_path: Path, body: LiveBody, store: Store, **feed: object) -> None:
+    live_loop(tmp_path, store, CONFIG, [TICKER], body, **feed)
 
 
 def test_streamed_quotes_reach_the_executor_and_none_while_the_stream_is_down(
