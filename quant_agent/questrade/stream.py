@@ -59,6 +59,7 @@ class StreamStats:
     frames: int = 0
     malformed: int = 0
     rejected: int = 0
+    out_of_order: int = 0  # records older (lastTradeTime) than the one merged: dropped
     last_error: str = ""
 
 
@@ -289,9 +290,13 @@ class QuoteStream(StreamClient):
         symbol_id = fields.get("symbol_id")
         if symbol_id is None:
             raise QuestradeParseError(f"quotes[{index}]: missing field 'symbolId'")
+        merged = self._records.setdefault(symbol_id, {})
+        if _older(record.get("lastTradeTime"), merged.get("lastTradeTime")):
+            self.stats.out_of_order += 1  # an older record after a newer one: keep the newer
+            return
         core = self._core.setdefault(symbol_id, {})
         core.update(fields)
-        self._records.setdefault(symbol_id, {}).update(record)
+        merged.update(record)
         ticker = self._tickers.get(symbol_id)
         if ticker is None:
             return
@@ -325,6 +330,16 @@ class QuoteStream(StreamClient):
             is_halted=core.get("is_halted", False),
             delay=delay,
         )
+
+
+def _older(stamp: Any, seen: Any) -> bool:
+    """Whether a record's ``lastTradeTime`` is before the merged record's (both present)."""
+    if not isinstance(stamp, str) or not isinstance(seen, str) or stamp == seen:
+        return False
+    try:
+        return datetime.fromisoformat(stamp) < datetime.fromisoformat(seen)
+    except ValueError:
+        return False  # not a time: the decoder judges the record
 
 
 class NotificationStream(StreamClient):
