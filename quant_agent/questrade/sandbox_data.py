@@ -204,6 +204,24 @@ class SandboxMarket:
         return rows
 
 
+#: The invalid quotes ``bad_quote`` makes, each a field overwrite of a valid record.
+BAD_QUOTES: dict[str, dict[str, Any]] = {
+    "crossed": {"bidPrice": "ask+1"},  # the bid above the ask
+    "zero": {"bidPrice": 0.0, "askPrice": 0.0, "lastTradePrice": 0.0},
+    "negative": {"bidPrice": -1.5, "askPrice": -1.0},
+    "null": {"bidPrice": None, "askPrice": None},
+    "nan": {"bidPrice": math.nan, "askPrice": math.nan},
+}
+
+
+def bad_quote(record: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``record`` made invalid the ``kind`` way (``BAD_QUOTES``); NaN pushes as bare JSON NaN."""
+    bad = dict(record, **BAD_QUOTES[kind])
+    if kind == "crossed":
+        bad["bidPrice"] = round(float(record["askPrice"]) + 1.0, 2)
+    return bad
+
+
 def _candle(
     t: datetime, e: datetime, o: float, h: float, lo: float, c: float, volume: int
 ) -> dict[str, Any]:

@@ -5,7 +5,11 @@ same URL, the first text frame must be exactly a valid access token (``{"success
 back; otherwise the socket is closed with code 1008, our documented choice), no token
 within 5 s closes it, a second socket of one stream type disconnects the first. Pushes are
 driven by the test (``push_quotes``), so a test waits on events, never on a cadence.
-Faults: abrupt TCP drop, clean close, malformed frame; a stall is simply no push.
+Faults: abrupt TCP drop, clean close, malformed frame (``push_raw``), and the switches of
+``StreamFaults``: a stall (the socket stays open, pushes are swallowed), every push
+duplicated, and pushes reordered (each held back and sent after the next one).
+``subscriptions`` records the symbol ids of every authenticated socket, in order, so a test
+can check that each reconnect subscribed the full set again.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -26,6 +31,16 @@ TOKEN_TIMEOUT = 5.0
 BAD_TOKEN_CLOSE = 1008
 
 
+@dataclass
+class StreamFaults:
+    """Push faults a test switches on (they apply to every stream type)."""
+
+    stalled: bool = False  # pushes are swallowed; the socket stays open and silent
+    duplicates: int = 0  # each push is sent this many extra times
+    reorder: bool = False  # each push is held back and sent after the next one
+    swallowed: int = 0  # pushes swallowed by a stall so far
+
+
 class StreamHub:
     """All stream servers of one sandbox."""
 
@@ -33,8 +48,11 @@ class StreamHub:
         self._token_valid = token_valid
         self._servers: dict[tuple[str, tuple[int, ...]], tuple[Server, int]] = {}
         self._live: dict[str, tuple[ServerConnection, tuple[int, ...]]] = {}
+        self._held: dict[str, str] = {}  # a push held back by ``reorder``, per stream type
         self.handshakes = 0
         self.rejected_tokens = 0
+        self.faults = StreamFaults()
+        self.subscriptions: list[tuple[str, tuple[int, ...]]] = []  # per authenticated socket
 
     async def port(self, kind: str, ids: Iterable[int] = ()) -> int:
         """The port of stream ``kind`` for ``ids``, opening a server on first request."""
@@ -74,6 +92,7 @@ class StreamHub:
             await previous[0].close(1000, "replaced by a new connection")
         await conn.send('{"success":true}')
         self.handshakes += 1
+        self.subscriptions.append((kind, ids))
         try:
             await conn.wait_closed()
         finally:
@@ -89,11 +108,25 @@ class StreamHub:
         return await self.push_raw(kind, json.dumps(doc))
 
     async def push_raw(self, kind: str, text: str) -> bool:
+        """Send ``text`` on the live socket of ``kind``, through the switched-on faults."""
         live = self._live.get(kind)
         if live is None:
             return False
+        faults = self.faults
+        if faults.stalled:
+            faults.swallowed += 1
+            return True
+        frames = [text]
+        if faults.reorder:
+            held = self._held.pop(kind, None)
+            if held is None:
+                self._held[kind] = text
+                return True
+            frames = [text, held]  # the newer push first, then the older one
         try:
-            await live[0].send(text)
+            for frame in frames:
+                for _ in range(1 + faults.duplicates):
+                    await live[0].send(frame)
         except ConnectionClosed:
             return False
         return True
