@@ -9,7 +9,8 @@ alert path (``AlertManager`` → a JSON webhook on 127.0.0.1).
 * The stream dropped (abrupt TCP loss and clean close, alternating; every fourth with the
   access tokens expired so the reconnect must re-authenticate) and stalled (socket open,
   pushes swallowed): each time a new port request, re-auth and the FULL subscription set
-  again (the sandbox records every authenticated socket's ids); a quote received just
+  again (the sandbox records every authenticated socket's ids; halfway through the drops
+  the universe grows by a ticker and every later socket has the new set); a quote received just
   before the fault is never traded on; an outage longer than ``questrade.outage_alert_s``
   raises exactly one "Data feed issue" alert on the webhook; a resting marketable order
   stays unfilled until a fresh quote comes after the recovery.
@@ -54,7 +55,7 @@ BAD_ROUNDS = counts(2, 20)  # rounds of every malformed frame and every invalid 
 OUTAGE_S = 120
 LONG_EVERY = 5  # every fifth drop lasts longer than the outage alert threshold
 ALERT_WAIT = 10.0  # seconds: a bound on waiting for a webhook delivery
-RESTING, OTHERS = history().tickers[0], history().tickers[1:3]
+RESTING, OTHERS, EXTRA = history().tickers[0], history().tickers[1:3], history().tickers[3]
 MALFORMED = ('{"quotes": [', "not json", "[]", '{"quotes": 5}', '{"quotes": {"symbolId": 1}}')
 
 
@@ -72,6 +73,11 @@ def config(webhook: WebhookServer) -> LiveTradingConfig:
     })  # fmt: skip
 
 
+def symbol_ids(h: Harness, tickers: list[str]) -> tuple[int, ...]:
+    """The sandbox's symbol ids of ``tickers``, sorted (as a full subscription has them)."""
+    return tuple(sorted(h.sandbox.market.by_name[t].symbol_id for t in tickers))
+
+
 def stream_of(feed: RealtimeDataHandler) -> QuoteStream:
     stream = feed.stream
     assert isinstance(stream, QuoteStream)
@@ -87,9 +93,14 @@ def record(h: Harness, ticker: str, **fields: Any) -> dict[str, Any]:
 async def push(h: Harness, feed: RealtimeDataHandler, records: list[dict[str, Any]],
                frames: int = 1) -> None:  # fmt: skip
     """Push one frame of ``records`` and wait until the stream has read ``frames`` frames."""
-    stream = stream_of(feed)
-    target = stream.stats.frames + frames
+    target = stream_of(feed).stats.frames + frames
     assert await h.sandbox.push_quotes(records)
+    await frames_read(feed, target)
+
+
+async def frames_read(feed: RealtimeDataHandler, target: int) -> None:
+    """Wait until the stream has read ``target`` frames since it started."""
+    stream = stream_of(feed)
     await until(feed, lambda: stream.stats.frames >= target)
 
 
@@ -101,6 +112,10 @@ def resting_buy(runner: LiveRunner, h: Harness, ticker: str, factor: float) -> s
     order = orders.create_limit_order(ticker, Side.BUY, 1, f"{price * factor:.2f}")
     orders.submit_order(order.client_order_id)
     return order.client_order_id
+
+
+def open_orders(runner: LiveRunner) -> list[str]:
+    return [o.client_order_id for o in runner.engine.orders.open_orders()]
 
 
 def feed_alert(webhook: WebhookServer) -> str:
@@ -130,11 +145,18 @@ def test_drops_recover_resubscribe_alert_after_the_outage_and_never_trade_stale(
     async def body(h: Harness, feed: RealtimeDataHandler, runner: LiveRunner,
                    events: list[object]) -> None:  # fmt: skip
         stream, hub = stream_of(feed), h.sandbox.streams
-        full = stream.subscribed
+        tickers = [RESTING, *OTHERS]
+        expected = [("quotes", symbol_ids(h, tickers))]
         await runner.step()
         order = resting_buy(runner, h, RESTING, 1.05)
         long_outages = 0
         for i in range(DROPS):
+            if i == DROPS // 2:  # the universe changes: every later reconnect has the new set
+                tickers.append(EXTRA)
+                connects = stream.stats.connects
+                await feed.subscribe_quotes(tickers)
+                await stream.wait_connects(connects + 1)
+                expected.append(("quotes", symbol_ids(h, tickers)))
             # A quote arrives, then the stream dies before the runner takes it.
             await push(h, feed, [record(h, RESTING)])
             gate.open.clear()
@@ -150,18 +172,20 @@ def test_drops_recover_resubscribe_alert_after_the_outage_and_never_trade_stale(
                 assert "Data feed issue" in feed_alert(webhook)
             gate.open.set()
             await until(feed, lambda: stream.up)
+            expected.append(("quotes", symbol_ids(h, tickers)))
             await runner.step()
             await push(h, feed, [record(h, t) for t in OTHERS])
             assert await runner.step() == len(OTHERS)  # fresh quotes flow again
             assert runner.engine.orders.get_order_status(order) is OrderStatus.ACCEPTED
-        assert hub.subscriptions == [("quotes", full)] * (DROPS + 1)  # after EVERY reconnect
+        assert hub.subscriptions == expected  # the full set after EVERY reconnect
         ports = [p for _, p in h.sandbox.requests if "stream=true" in p]
-        assert len(ports) >= DROPS + 1 and stream.stats.connects == DROPS + 1
+        assert len(ports) >= DROPS + 2 and stream.stats.connects == DROPS + 2
         assert h.sandbox.redemptions >= 1 + DROPS // 4
         alerts = of(FeedStatusChanged, events)
         assert [a.healthy for a in alerts] == [False, True] * long_outages  # type: ignore[attr-defined]
         assert no_feed_alert_pending(webhook)
         assert runner.engine.broker.last_quote(RESTING) is None  # the venue never saw it
+        assert open_orders(runner) == [order]  # nothing else was placed meanwhile
         await push(h, feed, [record(h, RESTING)])
         assert await runner.step() == 1
         assert runner.engine.orders.get_order_status(order) is OrderStatus.FILLED
@@ -176,7 +200,7 @@ def test_stalls_are_reconnected_with_the_full_subscription_and_stale_quotes_unus
     async def body(h: Harness, feed: RealtimeDataHandler, runner: LiveRunner,
                    events: list[object]) -> None:  # fmt: skip
         stream, hub = stream_of(feed), h.sandbox.streams
-        full = stream.subscribed
+        full = symbol_ids(h, [RESTING, *OTHERS])
         max_age = timedelta(seconds=cfg.runner.max_quote_age_seconds)
         await runner.step()
         order = resting_buy(runner, h, RESTING, 1.05)
@@ -190,7 +214,8 @@ def test_stalls_are_reconnected_with_the_full_subscription_and_stale_quotes_unus
             h.clock.advance(timedelta(minutes=2))  # silent in market hours: the watchdog
             await runner.step()
             assert feed.forced_reconnects == i + 1
-            await until(feed, lambda: stream.stats.connects == i + 2 and stream.up)
+            await stream.wait_connects(i + 2)
+            await until(feed, lambda: stream.up)
             hub.faults.stalled = False
             await runner.step()
             await push(h, feed, [record(h, t) for t in OTHERS])
@@ -199,6 +224,7 @@ def test_stalls_are_reconnected_with_the_full_subscription_and_stale_quotes_unus
         assert hub.faults.swallowed == STALLS
         assert hub.subscriptions == [("quotes", full)] * (STALLS + 1)
         assert runner.engine.broker.last_quote(RESTING) is None
+        assert open_orders(runner) == [order]
         assert not of(FeedStatusChanged, events)  # a stall is no outage: the socket was up
 
     gate = Gate()
@@ -242,7 +268,7 @@ def test_duplicates_reordering_malformed_frames_and_invalid_quotes(
             read = stream.stats.frames + len(MALFORMED)
             for text in MALFORMED:
                 assert await hub.push_raw("quotes", text)
-            await until(feed, lambda: stream.stats.frames >= read)
+            await frames_read(feed, read)
             for kind in BAD_QUOTES:
                 h.clock.advance(timedelta(seconds=1))
                 await push(h, feed, [bad_quote(record(h, RESTING), kind)])
@@ -252,7 +278,7 @@ def test_duplicates_reordering_malformed_frames_and_invalid_quotes(
             assert await runner.step() == len(OTHERS)
         assert stream.stats.malformed == BAD_ROUNDS * len(MALFORMED)
         assert stream.stats.rejected == BAD_ROUNDS * len(BAD_QUOTES)
-        assert runner.engine.orders.get_order_status(low) is OrderStatus.ACCEPTED
+        assert open_orders(runner) == [low]
         assert stream.stats.connects == 1 and stream.up  # none of it cost the connection
         assert not of(FeedStatusChanged, events)
 
