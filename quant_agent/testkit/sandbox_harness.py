@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -51,10 +52,10 @@ class Harness:
     rest: QuestradeRest
     sleeps: list[float] = field(default_factory=list)
 
-    def authenticator(self, **kwargs: object) -> Authenticator:
+    def authenticator(self, **kwargs: Any) -> Authenticator:
         return Authenticator(
             login_url=self.sandbox.login_url, store=self.store, clock=self.clock, **kwargs
-        )  # type: ignore[arg-type]
+        )
 
 
 @asynccontextmanager
