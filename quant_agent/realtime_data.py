@@ -206,18 +206,20 @@ class RealtimeDataHandler:
     handler buffers them until ``drain`` and keeps the latest per ticker. While the stream
     is down nothing gets out: ``drain`` drops the buffer, ``get_latest_quote`` answers None,
     so no order is ever placed or filled from a quote of a dead feed. ``check`` (called by
-    the live runner's loop) publishes ``ConnectionStatusChanged`` when the stream drops or
-    comes back, ``FeedStatusChanged(healthy=False)`` once an outage has lasted
-    ``outage_alert_after`` (and ``healthy=True`` when it ends), and is the watchdog: during
-    market hours, a stream that is up but silent for ``stall_after`` is forced to
-    reconnect. ``connect_websocket`` also starts the REST keep-alive (a call whenever none
-    was made for ``keep_alive_every``, < 25 minutes) when one is given.
+    the live runner's loop) publishes ``ConnectionStatusChanged`` when the stream has been
+    down for ``connection_grace`` (a reconnect within it is only logged, so a blip raises no
+    alert) and when it comes back after that, ``FeedStatusChanged(healthy=False)`` once an
+    outage has lasted ``outage_alert_after`` (and ``healthy=True`` when it ends), and is
+    the watchdog: during market hours, a stream that is up but silent for ``stall_after``
+    is forced to reconnect. ``connect_websocket`` also starts the REST keep-alive (a call
+    whenever none was made for ``keep_alive_every``, < 25 minutes) when one is given.
     """
 
     def __init__(
         self, stream: LiveQuoteStream, *, clock: Clock, max_age: timedelta,
         outage_alert_after: timedelta = timedelta(minutes=2),
-        stall_after: timedelta = timedelta(minutes=2), bus: _Bus | None = None,
+        stall_after: timedelta = timedelta(minutes=2),
+        connection_grace: timedelta = timedelta(seconds=15), bus: _Bus | None = None,
         calendar: _Calendar | None = None, keep_alive: KeepAlive | None = None,
         name: str = "questrade-quotes",
     ) -> None:  # fmt: skip
@@ -226,6 +228,7 @@ class RealtimeDataHandler:
         self.guard = QuoteGuard(clock, max_age)
         self._outage_after = outage_alert_after
         self._stall_after = stall_after
+        self._grace = connection_grace
         self._bus = bus
         self._calendar = calendar
         self._keep_alive = keep_alive
@@ -236,6 +239,8 @@ class RealtimeDataHandler:
         self._was_up = False
         self._down_since: datetime | None = clock.now()
         self._alerted = False
+        self._said_down = False
+        self._ever_up = False
         self.last_quote_at: datetime | None = None
         self.dropped_while_down = 0
         self.forced_reconnects = 0
@@ -274,7 +279,10 @@ class RealtimeDataHandler:
         if self._was_up or self._down_since is None:
             self._was_up = False
             self._down_since = now
-            self._publish_connection(False, "quote stream down: quotes are stale")
+            log.warning("%s: quote stream down: quotes are stale; reconnecting", self.name)
+        if not self._said_down and now - self._down_since >= self._grace:
+            self._said_down = True
+            self._publish_connection(False, f"quote stream down for {now - self._down_since}")
         if not self._alerted and now - self._down_since >= self._outage_after:
             self._alerted = True
             self._publish_feed(False, f"no live quotes for {now - self._down_since} (outage)")
@@ -312,7 +320,11 @@ class RealtimeDataHandler:
             return
         if not self._was_up:
             self._was_up = True
-            self._publish_connection(True, "quote stream connected")
+            if self._said_down or not self._ever_up:
+                self._publish_connection(True, "quote stream connected")
+            elif self._down_since is not None:
+                log.info("%s: reconnected after %s", self.name, now - self._down_since)
+            self._ever_up, self._said_down = True, False
             if self._alerted:
                 self._publish_feed(True, "live quotes restored")
             self._alerted, self._down_since = False, None

@@ -35,7 +35,7 @@ import pytest
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import OrderStatus, Side
-from quant_agent.core.events import FeedStatusChanged
+from quant_agent.core.events import ConnectionStatusChanged, FeedStatusChanged
 from quant_agent.live_runner import LiveRunner
 from quant_agent.questrade.sandbox_data import BAD_QUOTES, bad_quote
 from quant_agent.questrade.stream import QuoteStream
@@ -183,6 +183,9 @@ def test_drops_recover_resubscribe_alert_after_the_outage_and_never_trade_stale(
         assert h.sandbox.redemptions >= 1 + DROPS // 4
         alerts = of(FeedStatusChanged, events)
         assert [a.healthy for a in alerts] == [False, True] * long_outages  # type: ignore[attr-defined]
+        # Short drops are only logged: "connection lost" is said for the long outages alone.
+        links = [e.connected for e in of(ConnectionStatusChanged, events)]  # type: ignore[attr-defined]
+        assert links == [True] + [False, True] * long_outages
         assert no_feed_alert_pending(webhook)
         assert runner.engine.broker.last_quote(RESTING) is None  # the venue never saw it
         assert open_orders(runner) == [order]  # nothing else was placed meanwhile
