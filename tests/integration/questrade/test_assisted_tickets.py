@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from quant_agent.cli import app
 from quant_agent.config import LiveTradingConfig
+from quant_agent.core.enums import ExitReason
+from quant_agent.core.ids import ClientOrderId
 from quant_agent.dashboard import APP_PATH
 from quant_agent.engine import attach_assisted, build_engine
 from quant_agent.live_runner import LiveRunner
@@ -146,4 +148,23 @@ def test_tickets_are_alerted_listed_and_shown_until_the_trader_places_them(
         h.pump_until(all_placed)
         page = tickets_page(database_url, monkeypatch, tmp_path)
         assert [m.value for m in page.metric if m.label == "Open tickets"] == ["0"]
+
+        # 3. An exit: a cancel ticket per protective order and the sell. Cancels close when
+        # the orders are canceled; the sell, withdrawn before it was placed, closes too.
+        engine.executor.execute_exit(TICKER, ExitReason.MANUAL)
+        exits = listed(database_url)
+        assert sorted(t["kind"] for t in exits) == ["cancel", "cancel", "place"]
+        for ticket in exits:
+            if ticket["kind"] == "cancel":
+                trader_does(h, ticket)
+        (sell,) = [t for t in exits if t["kind"] == "place"]
+
+        def cancels_seen() -> bool:
+            step()
+            return [t["kind"] for t in listed(database_url)] == ["place"]
+
+        h.pump_until(cancels_seen)
+        engine.orders.cancel_order(ClientOrderId(sell["client_order_id"]))
+        assert listed(database_url) == []
+        assert [t["kind"] for t in broker.tickets.list()][-1] == "withdrawn"
         runner.observers.stopped("test done")
