@@ -45,6 +45,12 @@ ALERTED_EVENTS: tuple[type, ...] = (
 )
 
 
+#: Alert rule keys never held back by a channel's rate limit: each is an action the trader
+#: must take (an assisted-mode order ticket), and a burst of them (an entry's fill ticketing
+#: its stop and target) is exactly when a limit would drop one. Duplicates still are.
+UNTHROTTLED: frozenset[str] = frozenset({"order_ticket"})
+
+
 def at_least(level: Severity, floor: Severity) -> bool:
     return LEVEL_ORDER[level] >= LEVEL_ORDER[floor]
 

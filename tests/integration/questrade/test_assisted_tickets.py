@@ -38,7 +38,8 @@ def config_for(smtp: SmtpServer, hook: WebhookServer, url: str) -> LiveTradingCo
     return LiveTradingConfig.model_validate({
         "broker": {"kind": "questrade-assisted"}, "data": {"source": "questrade"},
         "database": {"url": url},
-        "alerts": {"urls": f"{smtp.url()} json://127.0.0.1:{hook.port}/tickets"},
+        "alerts": {"urls": f"{smtp.url()} json://127.0.0.1:{hook.port}/tickets",
+                   "rate_limit_count": 1},  # tickets are never held back by the limit
     })  # fmt: skip
 
 
