@@ -115,6 +115,8 @@ def test_tickets_are_alerted_listed_and_shown_until_the_trader_places_them(
         assert Decimal(ticket["limit_price"]) == entry and ticket["stop_price"] is None
         assert sorted((g["order_type"], Decimal(g["stop_price"] or g["limit_price"]))
                       for g in ticket["legs"]) == [("Limit", target), ("Stop", stop)]  # fmt: skip
+        prices = [g["stop_price"] or g["limit_price"] for g in ticket["legs"]]
+        assert prices == [format(Decimal(p).normalize(), "f") for p in prices]  # not 99.760000
         for title, body in ticket_alerts(smtp, hook, 1):
             assert f"Order ticket (place): {TICKER}" in title
             assert f"BUY 10 {TICKER} Limit limit {entry}" in body, body
