@@ -16,6 +16,7 @@ from quant_agent.core.events import (
     ConnectionStatusChanged,
     FeedStatusChanged,
     HandlerFailed,
+    OrderTicketIssued,
     PositionClosed,
     PositionOpened,
     RiskBreach,
@@ -40,7 +41,14 @@ ALERTED_EVENTS: tuple[type, ...] = (
     HandlerFailed,
     SystemStarted,
     SystemStopped,
+    OrderTicketIssued,
 )
+
+
+#: Alert rule keys never held back by a channel's rate limit: each is an action the trader
+#: must take (an assisted-mode order ticket), and a burst of them (an entry's fill ticketing
+#: its stop and target) is exactly when a limit would drop one. Duplicates still are.
+UNTHROTTLED: frozenset[str] = frozenset({"order_ticket"})
 
 
 def at_least(level: Severity, floor: Severity) -> bool:
@@ -112,6 +120,25 @@ def _closed(event: PositionClosed) -> AlertSpec:
     )
 
 
+_TICKET_ACTIONS = {
+    "place": "Place this order in Questrade",
+    "cancel": "Cancel this order in Questrade",
+    "replace": "Change this order in Questrade",
+    "withdrawn": "Do NOT place this order (withdrawn)",
+}
+
+
+def _ticket(event: OrderTicketIssued) -> AlertSpec:
+    """Assisted mode: the exact ticket (terms and bracket legs are in ``event.text``)."""
+    action = _TICKET_ACTIONS.get(event.kind, event.kind)
+    return AlertSpec(
+        "order_ticket",
+        f"Order ticket ({event.kind}): {event.ticker}",
+        f"{action}:\n{event.text}\n"
+        f"client order id: {event.client_order_id}\nticket: {event.ticket_id}",
+    )
+
+
 def describe(event: object) -> AlertSpec | None:
     """Return the alert an event calls for, or None for events that are not alerted."""
     spec: AlertSpec | None = None
@@ -155,6 +182,8 @@ def describe(event: object) -> AlertSpec | None:
                 f"Handler failed: {event.handler}",
                 f"{event.handler} failed on {event.event_type}: {event.error}",
             )
+        case OrderTicketIssued():
+            spec = _ticket(event)
         case SystemStarted():
             spec = AlertSpec(
                 "startup", f"quant-agent started ({event.mode})", event.message or "started"

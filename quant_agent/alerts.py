@@ -3,9 +3,10 @@
 Channels are Apprise URLs (``QA_ALERT_URLS`` plus the seed keys ``email_to``/SMTP,
 ``discord_webhook``, ``slack_webhook`` and Twilio), each classified as ``email``, ``sms`` or
 ``webhook``. ``alert()`` and the bus handlers only decide (rules, levels, deduplication,
-per-channel rate limits; ``alert_rules.py``) and enqueue: they never block on the network
-and never raise. A worker thread delivers with retries; a failure ends in a log line with
-the channel's URL masked. Apprise's own 5.5 s throttle is set to 0 (the worker paces).
+per-channel rate limits, which ``alert_rules.UNTHROTTLED`` keys skip; ``alert_rules.py``)
+and enqueue: they never block on the network and never raise. A worker thread delivers with
+retries; a failure ends in a log line with the channel's URL masked. Apprise's own 5.5 s
+throttle is set to 0 (the worker paces).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import apprise
 
 from quant_agent.alert_rules import (
     ALERTED_EVENTS,
+    UNTHROTTLED,
     ChannelThrottle,
     Deduplicator,
     at_least,
@@ -299,7 +301,8 @@ class AlertManager:
                 if channel.throttle.summary_due(now):
                     self._enqueue(channel, Severity.INFO, "suppressed alerts",
                                   channel.throttle.take_summary())  # fmt: skip
-                if duplicate or not channel.throttle.allow(now):
+                allowed = channel.throttle.allow(now) or key in UNTHROTTLED
+                if duplicate or not allowed:
                     channel.throttle.suppress(f"{level.value} {title}", now)
                     continue
                 subject = f"{self._config.subject_prefix} {level.value}: {title}".strip()

@@ -690,6 +690,27 @@ def questrade_quotes(
         raise _questrade_failed(exc or TimeoutError("no quotes in time")) from None
 
 
+@questrade_app.command("tickets")
+def questrade_tickets(
+    config_path: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Assisted mode: list the open order tickets (not yet placed, canceled or changed)."""
+    from quant_agent.questrade.tickets import open_tickets, ticket_lines
+    from quant_agent.storage.store import Store
+
+    store = Store.open(_load(config_path).database.url)
+    try:
+        tickets = open_tickets(store)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(tickets, indent=2, default=str) + "\n")
+        return
+    for line in ticket_lines(tickets) or ["no open order ticket"]:
+        console.print(line, highlight=False)
+
+
 @questrade_app.command("sandbox")
 def questrade_sandbox(
     port: Annotated[int, typer.Option(help="Login server port (0: any free port).")] = 0,

@@ -222,6 +222,7 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
     "startup": _rule("INFO"),
     "shutdown": _rule("INFO"),
     "daily_report": _rule("INFO", "email", "webhook"),
+    "order_ticket": _rule("WARNING"),  # assisted mode: an order for the trader to place
     "manual": _rule("INFO"),
 }
 

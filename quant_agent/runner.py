@@ -201,7 +201,7 @@ class Runner:
                 started = True
             self._do(step)
             self._save_cursor(step)
-            self._apply_commands()
+            self.apply_commands()
             self.summary.steps += 1
             self._crash("event")
             await asyncio.sleep(0)
@@ -219,7 +219,7 @@ class Runner:
         window = f"{self._window[0].isoformat()}..{self._window[1].isoformat()}"
         self.observers.started("paper", f"paper replay {window}{resumed}")
         self.engine.executor.start()
-        self._apply_commands()
+        self.apply_commands()
 
     async def _pace(self, previous: datetime | None, at: datetime) -> None:
         """Wait the step's share of real time at ``--speed``, in slices a stop can cut."""
@@ -289,7 +289,7 @@ class Runner:
 
     # --- commands and snapshots --------------------------------------------------------
 
-    def _apply_commands(self) -> None:
+    def apply_commands(self) -> None:
         with self._store.unit_of_work() as uow:
             pending = uow.commands.pending()
         for command in pending:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, func, select
 
+from quant_agent.questrade import tickets
 from quant_agent.storage import tables as t
 from quant_agent.storage.store import Store
 
@@ -134,6 +135,11 @@ def command(store: Store, command_id: int) -> dict[str, Any] | None:
     with store.unit_of_work() as uow:
         row = uow.connection.execute(select(c).where(c.c.id == command_id)).first()
     return dict(row._mapping) if row is not None else None
+
+
+def open_tickets(store: Store) -> pd.DataFrame:
+    """Assisted mode: the order tickets still waiting for the trader (oldest first)."""
+    return pd.DataFrame(tickets.open_tickets(store), columns=list(tickets.TICKET_COLUMNS))
 
 
 def scan_changes(signals: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:

@@ -196,6 +196,10 @@ class AssistedBroker(QuestradeBroker):
 
 def _terms(row: MappedOrder) -> dict[str, Any]:
     return {"side": row.side, "quantity": row.quantity, "order_type": row.order_type,
-            "limit_price": None if row.limit_price is None else str(row.limit_price),
-            "stop_price": None if row.stop_price is None else str(row.stop_price),
+            "limit_price": _price(row.limit_price), "stop_price": _price(row.stop_price),
             "time_in_force": row.time_in_force}  # fmt: skip
+
+
+def _price(value: Decimal | None) -> str | None:
+    """The same text on every backend (PostgreSQL's Numeric reads back 99.760000)."""
+    return None if value is None else format(value.normalize(), "f")

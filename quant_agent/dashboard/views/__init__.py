@@ -11,6 +11,7 @@ from quant_agent.dashboard.views import (
     positions,
     settings,
     signals,
+    tickets,
     trades,
 )
 
@@ -19,6 +20,7 @@ PAGES: dict[str, Callable[[PageContext], None]] = {
     "Signals": signals.render,
     "Positions": positions.render,
     "Trades": trades.render,
+    "Tickets": tickets.render,
     "Performance": performance.render,
     "Settings": settings.render,
 }
