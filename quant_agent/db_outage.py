@@ -11,7 +11,7 @@ treated as failed too, and the runner never records a step as done when part of 
 
 ``wait_for_database`` probes with a real write (a heartbeat row in ``system_state``: a
 SQLite file can be readable yet locked for writes) and sleeps between probes through the
-injected ``sleep``, first ``first`` seconds, doubling up to ``cap``. ``ride_out`` is what
+injected ``sleep``, first ``first`` seconds, doubling up to ``cap``. ``OutageRider`` is what
 a runner does about an outage: alert, wait, record it once the database is back.
 """
 
@@ -36,6 +36,7 @@ from quant_agent.storage.store import Store
 log = logging.getLogger(__name__)
 PROBE_KEY = "runner.db_probe"
 RULE = "database_unavailable"
+MAX_RETRIES_WITHOUT_PROGRESS = 5  # outages in a row with no step done: a bug, not an outage
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -112,29 +113,57 @@ async def wait_for_database(
         delay = min(delay * 2, cap)
 
 
-async def ride_out(
-    exc: BaseException, engine: Engine, store: Store, config: RunnerConfig,
-    sleep: Callable[[float], Awaitable[None]],
-) -> None:  # fmt: skip
-    """Say the database is gone (log CRITICAL, ``database_unavailable`` alert on the bus:
-    the risk event cannot be written yet), wait until it takes a write, then record the
-    outage as a CRITICAL risk event and say it is back."""
-    message = (f"database unavailable ({describe(exc)}); protective orders stay at the "
-               "venue, no new order until it is back; retrying")  # fmt: skip
-    log.critical(message)
-    _publish(engine, message, Severity.CRITICAL)
-    failed = await wait_for_database(store, engine.clock.now, sleep,
-                                     first=config.db_retry_seconds,
-                                     cap=config.db_retry_max_seconds)  # fmt: skip
-    back = f"database back after {failed + 1} probe(s); resuming from the last finished step"
-    log.warning(back)
-    with store.unit_of_work() as uow:
-        uow.risk_events.add(RiskEventRecord(
-            ts=engine.clock.now(), event_type="RISK_BREACH", severity=Severity.CRITICAL,
-            message=message, rule=RULE, trading_state=engine.risk.state,
-            details={"failed_probes": failed},
-        ))  # fmt: skip
-    _publish(engine, back, Severity.INFO)
+class OutageRider:
+    """What a runner does about an outage: say so (log CRITICAL, a ``database_unavailable``
+    alert on the bus: the risk event cannot be written yet), wait until the database takes
+    a write, then record the outage as a CRITICAL risk event and say it is back. ``stuck``
+    tells an outage from a statement that cannot succeed: the step failing again and again
+    while the probe succeeds is a bug, and the run must stop."""
+
+    def __init__(
+        self, store: Store, config: RunnerConfig, sleep: Callable[[float], Awaitable[None]],
+        stopped: Callable[[], bool],
+    ) -> None:  # fmt: skip
+        self._store = store
+        self._config = config
+        self._sleep = sleep
+        self._stopped = stopped
+        self.outages = 0
+        self._progress, self._retries = -1, 0
+
+    def stuck(self, steps_done: int) -> bool:
+        """Count an outage at ``steps_done``; True after too many with no step done."""
+        self._retries = self._retries + 1 if steps_done == self._progress else 1
+        self._progress = steps_done
+        return self._retries > MAX_RETRIES_WITHOUT_PROGRESS
+
+    async def ride_out(self, exc: BaseException, engine: Engine) -> None:
+        self.outages += 1
+        message = (f"database unavailable ({describe(exc)}); protective orders stay at the "
+                   "venue, no new order until it is back; retrying")  # fmt: skip
+        log.critical(message)
+        _publish(engine, message, Severity.CRITICAL)
+        config = self._config
+        failed = await wait_for_database(self._store, engine.clock.now, self._cut_sleep,
+                                         first=config.db_retry_seconds,
+                                         cap=config.db_retry_max_seconds)  # fmt: skip
+        back = f"database back after {failed + 1} probe(s); resuming from the last finished step"
+        log.warning(back)
+        with self._store.unit_of_work() as uow:
+            uow.risk_events.add(RiskEventRecord(
+                ts=engine.clock.now(), event_type="RISK_BREACH", severity=Severity.CRITICAL,
+                message=message, rule=RULE, trading_state=engine.risk.state,
+                details={"failed_probes": failed},
+            ))  # fmt: skip
+        _publish(engine, back, Severity.INFO)
+
+    async def _cut_sleep(self, seconds: float) -> None:
+        """The injected sleep, in slices a stop can cut; raises once stopped."""
+        while seconds > 0:
+            if self._stopped():
+                raise StopWaiting("stopped while the database was unavailable")
+            await self._sleep(min(seconds, 0.25))
+            seconds -= 0.25
 
 
 def _publish(engine: Engine, message: str, severity: Severity) -> None:

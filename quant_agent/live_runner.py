@@ -24,8 +24,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from quant_agent.config import LiveTradingConfig
-from quant_agent.db_outage import is_outage
 from quant_agent.core.clock import Clock
+from quant_agent.db_outage import is_outage
 from quant_agent.engine import Engine
 from quant_agent.market.history import HistoryStore
 from quant_agent.realtime_data import QuoteBatch
@@ -73,14 +73,17 @@ class LiveRunner(Runner):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         try:
+            outage: Exception | None = None
             while not self._stop:
                 try:
+                    if outage is not None:
+                        await self.outage.ride_out(outage, self.engine)
+                        outage, self._started = None, False  # start again: reload, reconcile
                     await self.step()
                 except Exception as exc:
-                    if not is_outage(exc) or self._stop:
+                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
                         raise
-                    await self.ride_out(exc)
-                    self._started = False  # start again: reload, reconcile with the venue
+                    outage = exc
                     continue
                 await asyncio.sleep(self._poll)
             self.summary.stopped_early = True

@@ -51,7 +51,7 @@ from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanK
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
-from quant_agent.db_outage import DatabaseWatch, StopWaiting, is_outage, ride_out
+from quant_agent.db_outage import DatabaseWatch, OutageRider, is_outage
 from quant_agent.engine import Engine, build_engine
 from quant_agent.live_signals import ScanReport, session_bars
 from quant_agent.market.calendar import MarketCalendar, get_calendar
@@ -167,10 +167,9 @@ class Runner:
         self._last_snapshot: datetime | None = None
         self.observers = RunAlerts(config, store, history, self.engine.clock, self.engine.bus,
                                    drain_seconds=alert_drain_seconds)  # fmt: skip
-        self._sleep = sleep
         self._watch = DatabaseWatch(store)
+        self.outage = OutageRider(store, config.runner, sleep, lambda: self._stop)
         self._announced = False
-        self.outages = 0
 
     def _build_engine(self) -> Engine:
         start = self._cursor[0] if self._cursor else self._first
@@ -187,14 +186,17 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         try:
+            outage: Exception | None = None
             while True:
                 try:
+                    if outage is not None:
+                        await self.outage.ride_out(outage, self.engine)
+                        self._recover()
                     return await self._run()
                 except Exception as exc:
-                    if not is_outage(exc) or self._stop:
+                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
                         raise
-                    await self.ride_out(exc)
-                    self._recover()
+                    outage = exc
         except Exception as exc:
             self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
             raise
@@ -205,19 +207,6 @@ class Runner:
                     loop.remove_signal_handler(sig)
 
     # --- database outages --------------------------------------------------------------
-
-    async def ride_out(self, exc: BaseException) -> None:
-        """Alert, then wait (probing with backoff) until the database takes a write again."""
-        self.outages += 1
-        await ride_out(exc, self.engine, self._store, self._config.runner, self._cut_sleep)
-
-    async def _cut_sleep(self, seconds: float) -> None:
-        """The injected sleep, in slices a stop can cut; raises once stopped."""
-        while seconds > 0:
-            if self._stop:
-                raise StopWaiting("stopped while the database was unavailable")
-            await self._sleep(min(seconds, 0.25))
-            seconds -= 0.25
 
     def _recover(self) -> None:
         """After an outage: rebuild the engine from the database, as a restart does."""
