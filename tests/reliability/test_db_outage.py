@@ -3,7 +3,7 @@ outage, a failed statement a handler swallowed still fails the step, the probe b
 through the injected sleep, and a replay whose SQLite file is locked after a given step
 rides it out (CRITICAL risk event) and ends with the same orders, fills, positions and
 trades as an uninterrupted run. The real process against a stopped PostgreSQL and a locked
-SQLite file: tests/reliability/test_database_faults.py."""
+SQLite file: test_database_faults.py."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from quant_agent.storage.engine import make_engine
 from quant_agent.storage.store import Store
 from quant_agent.testkit.quotes import SESSION_OPEN
 from quant_agent.testkit.replay_run import run_state
+
+from .budget import counts
 
 WINDOW = (date(2024, 2, 8), date(2024, 2, 9))
 CONFIG = LiveTradingConfig.model_validate({
@@ -84,18 +86,30 @@ def replay(url: str, **kwargs: Any) -> Runner:
     return runner
 
 
-def test_a_replay_rides_out_a_locked_database_and_ends_like_a_clean_run(tmp_path: Path) -> None:
-    clean = f"sqlite:///{tmp_path / 'clean.db'}"
-    replay(clean)
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}"
+    replay(url)
+    return run_state(url)
+
+
+#: After which finished step the file is locked (``make soak`` tries more instants).
+LOCK_AFTER = [4, 1, 7, 10, 13, 2, 5, 12][: counts(1, 8)]
+
+
+@pytest.mark.parametrize("lock_after", LOCK_AFTER)
+def test_a_replay_rides_out_a_locked_database_and_ends_like_a_clean_run(
+    clean: dict[str, Any], tmp_path: Path, lock_after: int
+) -> None:
     path = tmp_path / "locked.db"
     lock = sqlite3.connect(path, isolation_level=None, timeout=30)
     held: list[bool] = []
     slept: list[float] = []
 
-    def after_step(point: str) -> None:  # the runner's crash hook: lock after the 4th step
-        if point == "event" and len(held) < 4:
+    def after_step(point: str) -> None:  # the runner's crash hook: lock after a step
+        if point == "event" and len(held) < lock_after:
             held.append(True)
-            if len(held) == 4:
+            if len(held) == lock_after:
                 lock.execute("BEGIN EXCLUSIVE")
 
     async def sleep(seconds: float) -> None:
@@ -106,8 +120,7 @@ def test_a_replay_rides_out_a_locked_database_and_ends_like_a_clean_run(tmp_path
     runner = replay(f"sqlite:///{path}", crash=after_step, sleep=sleep)
     lock.close()
     assert runner.outage.outages == 1 and slept and not runner.summary.stopped_early
-    expected = run_state(clean)
-    assert expected["fills"] and run_state(f"sqlite:///{path}") == expected
+    assert clean["fills"] and run_state(f"sqlite:///{path}") == clean
     with Store.open(f"sqlite:///{path}").unit_of_work() as uow:
         events = [(e.rule, e.severity.value) for e in uow.risk_events.list()]
     assert ("database_unavailable", "CRITICAL") in events
