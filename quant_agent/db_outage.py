@@ -3,11 +3,13 @@
 Edge code used by the runners. A database that stops answering (PostgreSQL stopped or
 unreachable, SQLite locked by another process past its busy timeout) raises SQLAlchemy's
 ``OperationalError`` or ``InterfaceError``; ``is_outage`` names those (and the core's
-``StorageError``), never a constraint violation or a bug in a statement, which must stay
-fatal. Some failed writes never reach the runner: the event bus and the paper venue keep
-going when a handler raises. ``DatabaseWatch`` counts every failed statement on the store's
-engine (SQLAlchemy's ``handle_error`` event), so a step during which any write failed is
-treated as failed too, and the runner never records a step as done when part of it was lost.
+``StorageError``), never a constraint violation, which must stay fatal. SQLite reports a
+bad statement (no such table) as ``OperationalError`` too: ``OutageRider.stuck`` stops the
+run when the step keeps failing while the database takes the probe. Some failed writes
+never reach the runner: the event bus and the paper venue keep going when a handler
+raises. ``DatabaseWatch`` counts every failed statement on the store's engine
+(SQLAlchemy's ``handle_error`` event), so a step during which any write failed is treated
+as failed too, and the runner never records a step as done when part of it was lost.
 
 ``wait_for_database`` probes with a real write (a heartbeat row in ``system_state``: a
 SQLite file can be readable yet locked for writes) and sleeps between probes through the

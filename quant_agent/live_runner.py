@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -55,10 +56,10 @@ class LiveRunner(Runner):
     def __init__(
         self, config: LiveTradingConfig, store: Store, history: HistoryStore, engine: Engine,
         *, live_clock: Clock, feed: LiveFeed | None = None, venue: Pumped | None = None,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 1.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:  # fmt: skip
         today = live_clock.now().astimezone(NEW_YORK).date()
-        super().__init__(config, store, history, (today, today), engine=engine)
+        super().__init__(config, store, history, (today, today), engine=engine, sleep=sleep)
         self._live = live_clock
         self.feed = feed
         self.venue = venue
