@@ -330,6 +330,10 @@ class RunnerConfig(Section):
     snapshot_minutes: int = Field(default=60, ge=1, le=1440)  # intraday equity snapshots
     # After-close daily report (performance.report_dir): every session, the run's last, off.
     close_report: Literal["every", "last", "off"] = "last"
+    # Database outage: the step is retried after a probe write succeeds, waiting first this
+    # long, then twice as long each time, at most the max (docs/OPERATIONS.md).
+    db_retry_seconds: float = Field(default=1.0, gt=0, le=60)
+    db_retry_max_seconds: float = Field(default=30.0, gt=0, le=600)
 
 
 class PreflightConfig(Section):

@@ -6,7 +6,9 @@ events (``pump``: Questrade notifications reach the core on this thread only), l
 feed check itself (outage events, stall watchdog), hands the quotes that arrived to the
 guard, the venue sinks and the executor (``Runner.on_quotes``), runs the scans that became
 due, monitors positions, does the close once per session and applies commands. A feed that
-is down yields nothing, so no order is placed or filled from a stale quote.
+is down yields nothing, so no order is placed or filled from a stale quote. A database
+outage during a tick is ridden out as in ``Runner`` (alert, probe with backoff); then
+``start`` runs again (reload, reconcile with the venue, re-arm) before the next tick.
 
 It reuses ``Runner`` for quotes, scans, commands and snapshots (the same engine wiring).
 """
@@ -17,12 +19,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import Clock
+from quant_agent.db_outage import is_outage
 from quant_agent.engine import Engine
 from quant_agent.market.history import HistoryStore
 from quant_agent.realtime_data import QuoteBatch
@@ -52,10 +56,10 @@ class LiveRunner(Runner):
     def __init__(
         self, config: LiveTradingConfig, store: Store, history: HistoryStore, engine: Engine,
         *, live_clock: Clock, feed: LiveFeed | None = None, venue: Pumped | None = None,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 1.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:  # fmt: skip
         today = live_clock.now().astimezone(NEW_YORK).date()
-        super().__init__(config, store, history, (today, today), engine=engine)
+        super().__init__(config, store, history, (today, today), engine=engine, sleep=sleep)
         self._live = live_clock
         self.feed = feed
         self.venue = venue
@@ -70,8 +74,18 @@ class LiveRunner(Runner):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         try:
+            outage: Exception | None = None
             while not self._stop:
-                await self.step()
+                try:
+                    if outage is not None:
+                        await self.outage.ride_out(outage, self.engine)
+                        outage, self._started = None, False  # start again: reload, reconcile
+                    await self.step()
+                except Exception as exc:
+                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
+                        raise
+                    outage = exc
+                    continue
                 await asyncio.sleep(self._poll)
             self.summary.stopped_early = True
             self.engine.executor.shutdown()
@@ -83,6 +97,7 @@ class LiveRunner(Runner):
             self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
             raise
         finally:
+            self._watch.close()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
@@ -96,12 +111,15 @@ class LiveRunner(Runner):
         today = now.astimezone(NEW_YORK).date()
         self._scanned.update(d.at for d in scan_times_on(today, self._config.schedule)
                              if d.at < now)  # fmt: skip
-        self.observers.started(self._config.trading.mode, f"live session {today.isoformat()}")
+        if not self._announced:
+            self.observers.started(self._config.trading.mode, f"live session {today.isoformat()}")
+            self._announced = True
         self.engine.executor.start()
         self._started = True
 
     async def step(self) -> int:
         """One tick; returns how many quotes reached the executor."""
+        mark = self._watch.failures
         self.start()
         now = self._tick_clock()
         self.pump()
@@ -119,6 +137,7 @@ class LiveRunner(Runner):
         self._maybe_close(now)
         self.apply_commands()
         self._maybe_snapshot(now)
+        self._watch.check(mark)  # a lost write: reconcile before going on
         self.summary.steps += 1
         return count
 

@@ -297,10 +297,10 @@ class RiskMonitor:
         """Remember the start-of-day equity of ``day`` once; True when a new day began."""
         if self._day is not None and self._day[0] >= day:
             return False
-        self._day = (day, equity)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work() as uow:  # stored first: a failed write is retried
             value = {"day": day.isoformat(), "equity": str(equity)}
             uow.system_state.set(DAY_KEY, value, self._clock.now())
+        self._day = (day, equity)
         return True
 
     @property

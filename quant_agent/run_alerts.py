@@ -89,6 +89,12 @@ class RunAlerts:
         if self.alerts is not None:
             self.alerts.close(self._drain)  # bounded: a dead channel cannot hold the exit
 
+    def follow(self, bus: EventBus, clock: Clock) -> None:
+        """Listen to a rebuilt engine (after a database outage) instead of the old one."""
+        self._bus, self._clock, self._tracker = bus, clock, None
+        if self.alerts is not None:
+            self.alerts.subscribe(bus)
+
     # --- during the run ----------------------------------------------------------------
 
     def quotes_checked(self, accepted: int, total: int) -> None:

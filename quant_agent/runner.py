@@ -12,7 +12,16 @@ close. SIGINT/SIGTERM stop it after the current step, gracefully (protective ord
 at the venue).
 
 Quotes go through ``QuoteGuard`` first (fresh, not halted), then to the venue sinks (the
-paper venue is one: wiring, not a flag), then to the executor.
+paper venue is one: wiring, not a flag), then to the executor. A halted quote marks its
+ticker halted at the executor (no order is sent for it) until a fresh quote passes again.
+
+Database outages (``db_outage``): when a step fails because the database is unavailable
+(or any statement failed during it, even one a handler swallowed), the step is not recorded
+as done; the runner raises a CRITICAL ``database_unavailable`` alert, probes the database
+with a write at growing intervals (``runner.db_retry_seconds`` .. ``db_retry_max_seconds``)
+and, once it is back, rebuilds the engine from the database and the venue (the restart
+path: reload, reconcile, re-arm) and goes on from the last finished step. Nothing is sent
+while it waits: protective orders stay at the venue, new entries wait with their step.
 
 Alerts and reports (``run_alerts.RunAlerts``): the alert manager listens to the engine's
 bus; the runner publishes ``SystemStarted`` before the first step and ``SystemStopped`` at
@@ -27,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -42,6 +51,7 @@ from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanK
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
+from quant_agent.db_outage import DatabaseWatch, OutageRider, is_outage
 from quant_agent.engine import Engine, build_engine
 from quant_agent.live_signals import ScanReport, session_bars
 from quant_agent.market.calendar import MarketCalendar, get_calendar
@@ -140,6 +150,7 @@ class Runner:
         window: tuple[date, date], *, speed: float | None = None, crash: CrashHook = no_crash,
         engine: Engine | None = None,
         alert_drain_seconds: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:  # fmt: skip
         self._config = config
         self._store = store
@@ -150,14 +161,20 @@ class Runner:
         self._calendar = get_calendar("NYSE")
         self._stop = False
         self._cursor = stored_cursor(store)
-        first = datetime.combine(window[0], time(0), tzinfo=NEW_YORK).astimezone(UTC)
-        start = self._cursor[0] if self._cursor else first
-        self.engine = engine or build_engine(config, store, history, start, crash,
-                                             sleep=lambda s: None)  # fmt: skip
+        self._first = datetime.combine(window[0], time(0), tzinfo=NEW_YORK).astimezone(UTC)
+        self.engine = engine or self._build_engine()
         self.summary = Summary(window=window)
         self._last_snapshot: datetime | None = None
         self.observers = RunAlerts(config, store, history, self.engine.clock, self.engine.bus,
                                    drain_seconds=alert_drain_seconds)  # fmt: skip
+        self._watch = DatabaseWatch(store)
+        self.outage = OutageRider(store, config.runner, sleep, lambda: self._stop)
+        self._announced = False
+
+    def _build_engine(self) -> Engine:
+        start = self._cursor[0] if self._cursor else self._first
+        return build_engine(self._config, self._store, self._history, start, self._crash,
+                            sleep=lambda s: None)  # fmt: skip
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step."""
@@ -169,18 +186,40 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         try:
-            return await self._run()
+            outage: Exception | None = None
+            while True:
+                try:
+                    if outage is not None:
+                        await self.outage.ride_out(outage, self.engine)
+                        self._recover()
+                    return await self._run()
+                except Exception as exc:
+                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
+                        raise
+                    outage = exc
         except Exception as exc:
             self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
             raise
         finally:
+            self._watch.close()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
 
+    # --- database outages --------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """After an outage: rebuild the engine from the database, as a restart does."""
+        self._cursor = stored_cursor(self._store)
+        self.engine = self._build_engine()
+        self.observers.follow(self.engine.bus, self.engine.clock)
+        self._last_snapshot = None
+
+    # --- the replay --------------------------------------------------------------------
+
     async def _run(self) -> Summary:
         engine = self.engine
-        if self._cursor:
+        if self._cursor and self.summary.resumed_from is None and not self._announced:
             self.summary.resumed_from = self._cursor[0].isoformat()
         started = False
         previous: datetime | None = None
@@ -196,10 +235,12 @@ class Runner:
             await self._pace(previous, step.at)
             previous = step.at
             engine.clock.set(max(step.at, engine.clock.now()))
+            mark = self._watch.failures
             if not started:  # at the first step's time: a resumed order is sent then
                 self._start()
                 started = True
             self._do(step)
+            self._watch.check(mark)  # a step with a lost write is not done: redo it
             self._save_cursor(step)
             self.apply_commands()
             self.summary.steps += 1
@@ -215,9 +256,11 @@ class Runner:
         return summary
 
     def _start(self) -> None:
-        resumed = f", resumed after {self.summary.resumed_from}" if self._cursor else ""
-        window = f"{self._window[0].isoformat()}..{self._window[1].isoformat()}"
-        self.observers.started("paper", f"paper replay {window}{resumed}")
+        if not self._announced:
+            resumed = f", resumed after {self.summary.resumed_from}" if self._cursor else ""
+            window = f"{self._window[0].isoformat()}..{self._window[1].isoformat()}"
+            self.observers.started("paper", f"paper replay {window}{resumed}")
+            self._announced = True
         self.engine.executor.start()
         self.apply_commands()
 
@@ -259,14 +302,21 @@ class Runner:
         engine = self.engine
         accepted = 0
         for quote in quotes:
+            if quote.is_halted and not self._older(quote):
+                engine.executor.set_halted(quote.ticker, True)
             if not engine.guard.accept(quote):
                 continue
+            engine.executor.set_halted(quote.ticker, False)
             accepted += 1
             engine.generator.update_quote(quote)
             for sink in engine.sinks:
                 sink.on_quote(quote)
             engine.executor.on_quote(quote)
         self.observers.quotes_checked(accepted, len(quotes))
+
+    def _older(self, quote: Quote) -> bool:
+        latest = self.engine.guard.latest.get(quote.ticker)
+        return latest is not None and latest.ts_event > quote.ts_event
 
     def run_scan(self, kind: ScanKind) -> ScanReport:
         """Run one scan now and hand its signals to the executor."""
@@ -297,6 +347,8 @@ class Runner:
             try:
                 result, status = self._command(command.kind, command.payload), CommandStatus.APPLIED
             except Exception as exc:  # noqa: BLE001 - a bad command is recorded, never fatal
+                if is_outage(exc):
+                    raise  # not the command's fault: it stays pending for after the outage
                 result, status = f"{type(exc).__name__}: {exc}", CommandStatus.FAILED
             with self._store.unit_of_work() as uow:
                 now = self.engine.clock.now()

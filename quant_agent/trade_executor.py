@@ -96,6 +96,7 @@ class TradeExecutor:
         self._cash = ZERO
         self._accepting = False
         self._last_price: dict[str, Decimal] = {}
+        self._halted: set[str] = set()  # tickers whose latest quote said trading is halted
         self._checked_day: date | None = None
         if bus is not None:
             bus.subscribe(OrderFilled, self._on_fill)
@@ -182,6 +183,14 @@ class TradeExecutor:
                 PortfolioView(equity=equity, cash=self._cash, day_start_equity=start)
             )
 
+    def set_halted(self, ticker: str, halted: bool) -> None:
+        """The feed says ``ticker`` is (no longer) halted: while it is, no order is sent for
+        it (entries are skipped, exits wait with the protective orders in place)."""
+        if halted:
+            self._halted.add(ticker)
+        else:
+            self._halted.discard(ticker)
+
     def _on_fill(self, fill: OrderFilled) -> None:
         self._crash("after_fill")
         self.sync()
@@ -253,6 +262,8 @@ class TradeExecutor:
             return SignalOutcome(signal.ticker, "skipped", "not selected by the scan")
         if self._positions.holds(signal.ticker) or signal.ticker in self._pending_entries():
             return SignalOutcome(signal.ticker, "skipped", "already held or entering")
+        if signal.ticker in self._halted:
+            return SignalOutcome(signal.ticker, "skipped", "trading in the ticker is halted")
         try:
             return self.execute_entry(signal, signal_id)
         except (TransientBrokerError, OrderValidationError, OperationalError) as exc:
@@ -326,8 +337,9 @@ class TradeExecutor:
         """Close a position at market: cancel its protective orders, then sell it all.
 
         The reason is stored on the position first. While the market cannot take a DAY
-        order (after the close, a closed day) nothing is canceled: the protective orders
-        stay, and ``monitor_positions`` sends the exit at the next step that can.
+        order (after the close, a closed day, the ticker halted) nothing is canceled: the
+        protective orders stay, and ``monitor_positions`` sends the exit at the next step
+        that can.
         """
         position = self._positions.get(ticker)
         if position is None:
@@ -335,6 +347,8 @@ class TradeExecutor:
         if position.exit_reason is None:
             self._positions.close_position(ticker, reason)
         now = self._clock.now()
+        if ticker in self._halted:
+            return None
         if order_window(self._calendar_for(position.ticker), now, TimeInForce.DAY).problem:
             return None
         session = now.astimezone(NEW_YORK).date().isoformat()
