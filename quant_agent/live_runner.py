@@ -117,7 +117,7 @@ class LiveRunner(Runner):
         self.engine.executor.monitor_positions(now)
         self.observers.check_daily_loss(self.engine.executor.portfolio_view())
         self._maybe_close(now)
-        self._apply_commands()
+        self.apply_commands()
         self._maybe_snapshot(now)
         self.summary.steps += 1
         return count

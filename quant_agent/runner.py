@@ -201,7 +201,7 @@ class Runner:
                 started = True
             self._do(step)
             self._save_cursor(step)
-            self._apply_commands()
+            self.apply_commands()
             self.summary.steps += 1
             self._crash("event")
             await asyncio.sleep(0)
@@ -219,7 +219,7 @@ class Runner:
         window = f"{self._window[0].isoformat()}..{self._window[1].isoformat()}"
         self.observers.started("paper", f"paper replay {window}{resumed}")
         self.engine.executor.start()
-        self._apply_commands()
+        self.apply_commands()
 
     async def _pace(self, previous: datetime | None, at: datetime) -> None:
         """Wait the step's share of real time at ``--speed``, in slices a stop can cut."""
@@ -289,18 +289,21 @@ class Runner:
 
     # --- commands and snapshots --------------------------------------------------------
 
-    def _apply_commands(self) -> None:
+    def apply_commands(self) -> None:
+        """Poll the commands table once: apply each pending row, mark it APPLIED or FAILED
+        (with the reason), never raise for a bad row."""
         with self._store.unit_of_work() as uow:
-            pending = uow.commands.pending()
-        for command in pending:
-            assert command.id is not None
+            pending = uow.commands.pending_ids()
+        for command_id in pending:
             try:
+                with self._store.unit_of_work() as uow:
+                    command = uow.commands.load(command_id)
                 result, status = self._command(command.kind, command.payload), CommandStatus.APPLIED
             except Exception as exc:  # noqa: BLE001 - a bad command is recorded, never fatal
                 result, status = f"{type(exc).__name__}: {exc}", CommandStatus.FAILED
             with self._store.unit_of_work() as uow:
                 now = self.engine.clock.now()
-                uow.commands.complete(command.id, status=status, applied_at=now, result=result)
+                uow.commands.complete(command_id, status=status, applied_at=now, result=result)
 
     def _command(self, kind: CommandKind, payload: dict[str, Any]) -> str:
         risk, executor = self.engine.risk, self.engine.executor
