@@ -39,6 +39,7 @@ from sqlalchemy import select
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanKind
+from quant_agent.core.ids import ticker as make_ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
@@ -315,7 +316,10 @@ class Runner:
         elif kind is CommandKind.HALT:
             risk.halt_trading(reason)
         elif kind is CommandKind.CLOSE_POSITION:
-            ticker = str(payload["ticker"]).upper()
+            named = payload.get("ticker")
+            if not isinstance(named, str):
+                raise ValueError("CLOSE_POSITION needs a 'ticker' string in its payload")
+            ticker = make_ticker(named)
             if self.engine.positions.get(ticker) is None:
                 raise LookupError(f"no open position in {ticker}")
             order = executor.execute_exit(ticker, ExitReason.MANUAL)
