@@ -475,7 +475,8 @@ def _read_yaml(path: str | Path | None) -> tuple[dict[str, Any], str]:
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"not UTF-8 text: {exc.reason} at byte {exc.start}"], str(file)) from None
+        problem = f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+        raise ConfigError([problem], str(file)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

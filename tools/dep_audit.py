@@ -129,8 +129,8 @@ def audit(args: argparse.Namespace) -> int:
     ignores = load_ignores(args.ignore)
     cache = load_cache(args.cache)
     now = time.time()
-    stale = [(n, v) for n, v in packages
-             if now - cache.get(f"{n}=={v}", Answer()).fetched_at > args.max_age_hours * 3600]  # fmt: skip
+    max_age = args.max_age_hours * 3600
+    stale = [p for p in packages if now - cache.get("==".join(p), Answer()).fetched_at > max_age]
     errors: list[str] = []
     with httpx.Client(timeout=args.timeout, follow_redirects=True) as client:
 

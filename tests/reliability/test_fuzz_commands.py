@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,10 +73,8 @@ def _rows(store: Store, ids: list[int]) -> list[Any]:
 
 def _counts(store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
-        return {
-            table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-            for table in WRITTEN
-        }
+        count = sa.select(sa.func.count())
+        return {tb.name: int(conn.execute(count.select_from(tb)).scalar_one()) for tb in WRITTEN}
 
 
 @dataclass
@@ -93,7 +90,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     url = f"sqlite:///{folder / 'qa.db'}"
     store = Store.open(url)
     ids = _insert_raw(store, list(MALFORMED))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_DATABASE_URL": url}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["QA_DATABASE_URL"] = url
     done = subprocess.run(
         [sys.executable, "-m", "quant_agent.cli", "run", "--replay", f"{DAY}:{DAY}", "--json"],
         cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False,

@@ -72,7 +72,8 @@ def _finite_everywhere(model: BaseModel) -> None:
 
 @fuzz_settings()
 @given(field=st.sampled_from(FIELDS), value=values, action=st.sampled_from(["set", "drop"]))
-def test_a_mutated_field_loads_or_is_named_in_the_error(field: str, value: Any, action: str) -> None:
+def test_a_mutated_field_loads_or_is_named_in_the_error(field: str, value: Any,
+                                                        action: str) -> None:  # fmt: skip
     section, key = field.split(".")
     data = {section: dict(SHIPPED[section])}  # the other sections keep their defaults
     if action == "drop":
@@ -117,7 +118,8 @@ edits = st.lists(
 
 @fuzz_settings()
 @given(edits=edits)
-def test_mangled_file_text_loads_or_raises_config_error(edits: list[tuple[str, int, bytes]]) -> None:
+def test_mangled_file_text_loads_or_raises_config_error(edits: list[tuple[str, int, bytes]],
+                                                        ) -> None:  # fmt: skip
     raw = bytearray(SHIPPED_TEXT.encode())
     for action, at, chunk in edits:
         at = min(at, len(raw))

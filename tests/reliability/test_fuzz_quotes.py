@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,8 +76,12 @@ def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
     context = harness(tmp_path_factory.mktemp("quotes"))
     h = loop.run_until_complete(context.__aenter__())
     box: list[Line] = []
-    stream = QuoteStream(h.rest, h.auth, clock=h.clock, rng=random.Random(1),
-                         on_quote=lambda q: (box[0].emitted.append(q), handler.on_quote(q)))  # fmt: skip
+
+    def on_quote(quote: Quote) -> None:
+        box[0].emitted.append(quote)
+        handler.on_quote(quote)
+
+    stream = QuoteStream(h.rest, h.auth, clock=h.clock, rng=random.Random(1), on_quote=on_quote)
     handler = RealtimeDataHandler(stream, clock=h.clock, max_age=timedelta(seconds=60))
     box.append(Line(loop, h, stream, handler))
 

@@ -34,6 +34,7 @@ from .budget import fuzz_settings
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "questrade" / "fixtures"
 START = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 API = "https://api01.iq.questrade.test/"
+LOGIN = "https://login.questrade.test"
 T0, T1 = START - timedelta(days=2), START
 
 Call = Callable[[QuestradeRest], Awaitable[Any]]
@@ -139,8 +140,8 @@ def _run(tmp: Path, server: Questrade, call: Call) -> Any:
             clock.advance(timedelta(seconds=seconds))
 
         http = httpx.AsyncClient(transport=httpx.MockTransport(server))
-        auth = Authenticator(login_url="https://login.questrade.test", store=TokenStore(tmp),
-                             clock=clock, http=http, seed_token=SecretStr("seed-token"))  # fmt: skip
+        auth = Authenticator(login_url=LOGIN, store=TokenStore(tmp), clock=clock, http=http,
+                             seed_token=SecretStr("seed-token"))  # fmt: skip
         rest = QuestradeRest(auth, clock=clock, http=http, sleep=sleep, retries=1,
                              rng=random.Random(0))  # fmt: skip
         try:

@@ -87,8 +87,10 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(func, ast.Name) and func.id in self.text_names:
             return "text()"
         if isinstance(func, ast.Attribute):
-            if func.attr == "text" and isinstance(func.value, ast.Name) and (
-                func.value.id in self.sa_modules
+            if (
+                func.attr == "text"
+                and isinstance(func.value, ast.Name)
+                and (func.value.id in self.sa_modules)
             ):
                 return "text()"
             if func.attr in SQL_METHODS:
@@ -121,7 +123,7 @@ def test_no_sql_statement_is_built_from_strings() -> None:
 
 
 def test_the_scan_catches_each_way_of_building_sql() -> None:
-    source = '''
+    source = """
 import sqlalchemy as sa
 from sqlalchemy import text as sql_text
 
@@ -137,7 +139,7 @@ def good(conn, name):
     conn.execute(sa.text("SELECT * FROM t WHERE name = :name"), {"name": name})
     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     conn.execute(sa.select(sa.literal(1)))
-'''
+"""
     found = scan(source, "example.py")
     assert [(f.line, f.function) for f in found] == [(6, "bad"), (7, "bad"), (8, "bad"),
                                                      (9, "bad"), (11, "bad")]  # fmt: skip
