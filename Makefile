@@ -35,10 +35,11 @@ bench: $(STAMP)  ## benchmarks: print timings, assert nothing
 dashboard: $(STAMP)
 	$(BIN)/quant-agent dashboard
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, mypy and the dependency audit (tools/dep_audit.py; offline: SKIPPED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python tools/dep_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

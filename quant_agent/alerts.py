@@ -131,6 +131,10 @@ class Channel:
             raise ValueError(f"not a valid Apprise URL: {scrub(url).split('://', 1)[0]}://***")
         plugin.request_rate_per_sec = 0  # apprise sleeps ~5.5 s between sends otherwise
         label = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+        # Apprise's privacy form keeps path tokens (json://host/hook/TOKEN): mask them too.
+        for secret in sorted(url_secrets(url), key=len, reverse=True):
+            if len(secret) >= 4:
+                label = label.replace(secret, "***")
         return cls(channel_kind(url), plugin, label, throttle)
 
 

@@ -425,7 +425,7 @@ def status(
                     for p in uow.positions.list_open()
                 ],
                 "trades": len(uow.trades.list()),
-                "pending_commands": len(uow.commands.pending()),
+                "pending_commands": len(uow.commands.pending_ids()),
             }  # fmt: skip
     finally:
         store.close()

@@ -42,6 +42,7 @@ from quant_agent.core.errors import ConfigError
 ENV_PREFIX = "QA_"
 DEFAULT_CONFIG_PATH = Path("config/live_trading.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///var/quant_agent.db"
+_URL_FIELDS = frozenset({"database.url"})
 _ENV_ALIASES = {"QA_DATABASE_URL": ("database", "url"), "QA_ALERT_URLS": ("alerts", "urls")}
 
 Percent = Annotated[float, Field(gt=0, le=100)]
@@ -50,7 +51,9 @@ Percent = Annotated[float, Field(gt=0, le=100)]
 class Section(BaseModel):
     """Base of every config model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 class TradingConfig(Section):
@@ -475,9 +478,18 @@ def _read_yaml(path: str | Path | None) -> tuple[dict[str, Any], str]:
     if not file.is_file():
         raise ConfigError([f"config file {file} does not exist"], str(file))
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+        raise ConfigError([problem], str(file)) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError([f"not valid YAML: {exc}"], str(file)) from None
+    except (ValueError, OverflowError) as exc:  # a YAML date such as 2024-13-45
+        raise ConfigError([f"not valid YAML: a value cannot be read ({exc})"], str(file)) from None
+    except RecursionError:
+        raise ConfigError(["not valid YAML: nested too deeply"], str(file)) from None
     if data is None:
         return {}, str(file)
     if not isinstance(data, dict):
@@ -553,6 +565,8 @@ def _describe(exc: ValidationError, env_names: Mapping[str, str]) -> list[str]:
             lines.append(f"{field}: unknown key; allowed keys here: {allowed}{origin}")
             continue
         shown = "***" if field in secrets else repr(error.get("input"))
+        if field in _URL_FIELDS:  # a database URL may carry a password
+            shown = repr(mask_url(str(error.get("input"))))
         message = error["msg"].removeprefix("Value error, ")
         lines.append(f"{field}: {message} (got {shown}){origin}")
     return lines

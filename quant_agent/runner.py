@@ -48,6 +48,7 @@ from sqlalchemy import select
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanKind
+from quant_agent.core.ids import ticker as make_ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
@@ -340,11 +341,14 @@ class Runner:
     # --- commands and snapshots --------------------------------------------------------
 
     def apply_commands(self) -> None:
+        """Poll the commands table once: apply each pending row, mark it APPLIED or FAILED
+        (with the reason), never raise for a bad row."""
         with self._store.unit_of_work() as uow:
-            pending = uow.commands.pending()
-        for command in pending:
-            assert command.id is not None
+            pending = uow.commands.pending_ids()
+        for command_id in pending:
             try:
+                with self._store.unit_of_work() as uow:
+                    command = uow.commands.load(command_id)
                 result, status = self._command(command.kind, command.payload), CommandStatus.APPLIED
             except Exception as exc:  # noqa: BLE001 - a bad command is recorded, never fatal
                 if is_outage(exc):
@@ -352,7 +356,7 @@ class Runner:
                 result, status = f"{type(exc).__name__}: {exc}", CommandStatus.FAILED
             with self._store.unit_of_work() as uow:
                 now = self.engine.clock.now()
-                uow.commands.complete(command.id, status=status, applied_at=now, result=result)
+                uow.commands.complete(command_id, status=status, applied_at=now, result=result)
 
     def _command(self, kind: CommandKind, payload: dict[str, Any]) -> str:
         risk, executor = self.engine.risk, self.engine.executor
@@ -364,7 +368,10 @@ class Runner:
         elif kind is CommandKind.HALT:
             risk.halt_trading(reason)
         elif kind is CommandKind.CLOSE_POSITION:
-            ticker = str(payload["ticker"]).upper()
+            named = payload.get("ticker")
+            if not isinstance(named, str):
+                raise ValueError("CLOSE_POSITION needs a 'ticker' string in its payload")
+            ticker = make_ticker(named)
             if self.engine.positions.get(ticker) is None:
                 raise LookupError(f"no open position in {ticker}")
             order = executor.execute_exit(ticker, ExitReason.MANUAL)

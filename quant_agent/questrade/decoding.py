@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from quant_agent.core.money import to_decimal
-from quant_agent.questrade.errors import QuestradeParseError
+from quant_agent.questrade.errors import QuestradeParseError, int_from_text
 
 T = TypeVar("T")
 Conv = Callable[[Any, str], Any]
@@ -42,8 +42,8 @@ def integer(value: Any, path: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and (number := int_from_text(value)) is not None:
+        return number
     raise fail(path, "an integer", value)
 
 
@@ -76,7 +76,10 @@ def instant(value: Any, path: str) -> datetime:
         raise fail(path, "an ISO 8601 time", value) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise fail(path, "a time with a UTC offset", value)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00: before the first representable instant
+        raise fail(path, "an ISO 8601 time within years 1-9999 in UTC", value) from None
 
 
 def strings(value: Any, path: str) -> tuple[str, ...]:

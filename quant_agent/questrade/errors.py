@@ -8,6 +8,7 @@ Messages never contain a token: only the HTTP status, Questrade's code and its t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -136,13 +137,23 @@ def _class_for_status(status: int) -> type[QuestradeError]:
     return QuestradeRequestError
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+
+
+def int_from_text(value: str) -> int | None:
+    """The integer an ASCII decimal string spells (``" -12 "``), or None. Unicode digits
+    (``"²"``), doubled signs and absurdly long numbers are None, never an exception."""
+    text = value.strip()
+    return int(text) if _INT_TEXT.fullmatch(text) else None
+
+
 def _int_or_none(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return int_from_text(value)
     return None
 
 

@@ -256,13 +256,15 @@ def loads(body: str | bytes, what: str) -> Any:
     by validation, one record, not the whole frame."""
     try:
         return _fast_decode(body)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         pass
     try:
         return json.loads(body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         reason = getattr(exc, "msg", None) or type(exc).__name__
         raise QuestradeParseError(f"{what}: reply is not valid JSON ({reason})") from None
+    except RecursionError:
+        raise QuestradeParseError(f"{what}: reply is nested too deeply") from None
 
 
 def _get(doc: Any, key: str, what: str) -> Any:

@@ -31,6 +31,7 @@ from quant_agent.questrade.errors import (
     QuestradeRateLimitError,
     QuestradeTransientError,
     error_from_body,
+    int_from_text,
 )
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -38,6 +39,7 @@ MAX_CANDLES_PER_CALL = 2000
 ACTIVITY_WINDOW = timedelta(days=30)
 MAX_RATE_LIMIT_WAITS = 3
 KEEPALIVE_INTERVAL = timedelta(minutes=25)
+RATE_WINDOW = timedelta(hours=1, minutes=5)  # Questrade's hourly window, plus clock skew
 
 
 def query_time(t: datetime) -> str:
@@ -79,11 +81,12 @@ class RateBucket:
         self._tokens = max(0.0, self._tokens - 1)
 
     def observe(self, headers: httpx.Headers) -> None:
-        remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
-        if remaining is not None and remaining.strip().isdigit():
-            self.remaining = int(remaining)
-        if reset is not None and reset.strip().isdigit():
-            self.reset_at = datetime.fromtimestamp(int(reset), UTC)
+        remaining = _int(headers.get("X-RateLimit-Remaining"))
+        if remaining is not None and remaining >= 0:
+            self.remaining = remaining
+        reset = reset_time(headers.get("X-RateLimit-Reset"), self._clock.now())
+        if reset is not None:
+            self.reset_at = reset
 
 
 class QuestradeRest:
@@ -200,8 +203,7 @@ class QuestradeRest:
         error = error_from_body(reply.status_code, doc)
         if isinstance(error, QuestradeRateLimitError):
             error.remaining = _int(reply.headers.get("X-RateLimit-Remaining"))
-            reset = _int(reply.headers.get("X-RateLimit-Reset"))
-            error.reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
+            error.reset_at = reset_time(reply.headers.get("X-RateLimit-Reset"), self._clock.now())
         raise error
 
     def _rate_limit_wait(self, exc: QuestradeRateLimitError, bucket: RateBucket) -> float:
@@ -363,7 +365,21 @@ class QuestradeRest:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() else None
+    return None if value is None else int_from_text(value)
+
+
+def reset_time(value: str | None, now: datetime) -> datetime | None:
+    """``X-RateLimit-Reset`` (epoch seconds) as a UTC time, or None when absent or not a
+    time in the hourly window ahead: a garbled header never makes the client wait for
+    days, or raise."""
+    seconds = _int(value)
+    if seconds is None:
+        return None
+    try:
+        at = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return at if at <= now + RATE_WINDOW else None
 
 
 def _windows(start: datetime | None, end: datetime | None) -> list[dict[str, str]]:

@@ -30,6 +30,7 @@ from quant_agent.core.enums import (
     TimeInForce,
     TradingState,
 )
+from quant_agent.core.errors import DataError
 from quant_agent.core.events import OrderEvent, OrderFilled
 from quant_agent.core.ids import BrokerOrderId, ClientOrderId, FillId, Ticker
 from quant_agent.core.order import Order
@@ -441,6 +442,30 @@ class CommandRepository(_RecordRepository):
 
     def pending(self) -> list[CommandRecord]:
         return self.list(status=CommandStatus.PENDING)
+
+    def pending_ids(self) -> list[int]:
+        """Ids of the pending rows, oldest first (reads no other column, so a malformed row
+        cannot make the poll fail)."""
+        stmt = (
+            select(self.table.c.id)
+            .where(self.table.c.status == CommandStatus.PENDING.value)
+            .order_by(self.table.c.id)
+        )
+        return [int(i) for i in self._conn.execute(stmt).scalars()]
+
+    def load(self, command_id: int) -> CommandRecord:
+        """The command row ``command_id``; ``DataError`` saying why when it is malformed (an
+        unknown kind, a payload that is not a JSON object, an unreadable column)."""
+        try:
+            record: CommandRecord | None = self.get(command_id)
+        except (ValueError, TypeError, LookupError) as exc:
+            raise DataError(f"malformed command row: {type(exc).__name__}: {exc}") from None
+        if record is None:
+            raise DataError(f"command row {command_id} does not exist")
+        if not isinstance(record.payload, dict):
+            shown = type(record.payload).__name__
+            raise DataError(f"malformed command row: payload is a JSON {shown}, not an object")
+        return record
 
     def complete(
         self, command_id: int, *, status: CommandStatus, applied_at: datetime, result: str = ""
