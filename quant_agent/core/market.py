@@ -8,7 +8,7 @@ depends on the clock and is asked with ``is_fresh(now, max_age)``. Feeds build q
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from quant_agent.core.clock import ensure_utc
@@ -55,6 +55,19 @@ class Quote:
     delay: int = 0
 
     def __post_init__(self) -> None:
+        bid, ask, last = self.bid, self.ask, self.last
+        if (  # the common case in a few comparisons (the stream's hot path); else the checks below
+            type(bid) is Decimal and type(ask) is Decimal and bid.is_finite() and ask.is_finite()
+            and ZERO < bid <= ask
+            and (last is None or (type(last) is Decimal and last.is_finite() and last > ZERO))
+            and self.bid_size >= 0 and self.ask_size >= 0 and self.volume >= 0 and self.delay >= 0
+            and type(self.ts_event) is datetime and self.ts_event.tzinfo is UTC
+            and type(self.ts_init) is datetime and self.ts_init.tzinfo is UTC
+        ):  # fmt: skip
+            return
+        self._validate()
+
+    def _validate(self) -> None:
         name = str(self.ticker)
         for field in ("bid", "ask"):
             value = getattr(self, field)
