@@ -26,7 +26,7 @@ from typing import Any
 
 from quant_agent.core.errors import InvalidQuoteError
 from quant_agent.core.ids import Ticker
-from quant_agent.core.market import Quote
+from quant_agent.core.market import Quote, quote_of
 from quant_agent.questrade.decoding import decode
 from quant_agent.questrade.errors import QuestradeParseError
 from quant_agent.questrade.parsing import QUOTE
@@ -151,19 +151,10 @@ class QuoteBook:
             last = (decimals.get(last) or self._decimal(last)) if last > 0 else None
         elif last is not None and last <= 0:
             last = None
-        quote = Quote(  # the constructor refuses zero, negative, non-finite and crossed
-            ticker=ticker,
-            bid=bid,
-            ask=ask,
-            last=last,
-            bid_size=bid_size,
-            ask_size=ask_size,
-            volume=volume,
-            ts_event=now,
-            ts_init=now,
-            is_halted=halted,
-            delay=delay,
-        )  # fmt: skip
+        # the Quote checks refuse zero, negative, non-finite and crossed prices
+        quote = quote_of(
+            ticker, bid, ask, last, bid_size, ask_size, volume, now, now, halted, delay
+        )
         self.valid[ticker] = quote
         return quote
 
