@@ -24,12 +24,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from msgspec import UNSET
+
 from quant_agent.core.errors import InvalidQuoteError
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote, quote_of
 from quant_agent.questrade.decoding import decode
 from quant_agent.questrade.errors import QuestradeParseError
 from quant_agent.questrade.parsing import QUOTE
+from quant_agent.questrade.quote_wire import WireQuote, decode_frame, fold
 
 _CORE_FIELDS = {
     "symbol_id", "bid_price", "ask_price", "bid_size", "ask_size", "last_trade_price",
@@ -38,6 +41,7 @@ _CORE_FIELDS = {
 #: The fields of ``parsing.QUOTE`` a ``Quote`` is built from (the slow path's table).
 QUOTE_CORE = tuple(f for f in QUOTE if f.attr in _CORE_FIELDS)
 DECIMAL_CACHE_SIZE = 8192
+FOLD_EVERY = 64
 #: (bid, ask, last, bid_size, ask_size, volume, delay, is_halted); prices float or Decimal
 Fields = tuple[Any, Any, Any, int, int, int, int, bool]
 
@@ -91,19 +95,67 @@ class QuoteBook:
     def __init__(self, *, allow_delayed: bool = False) -> None:
         self.allow_delayed = allow_delayed
         self.tickers: dict[int, Ticker] = {}
-        self.records: dict[int, dict[str, Any]] = {}  # merged wire records
         self.valid: dict[str, Quote] = {}
         self.rejected = 0
         self._core: dict[int, Fields] = {}  # merged core fields, decoded
+        self._raw: dict[int, list[Any]] = {}  # wire records not yet folded, oldest first
         self._decimals: dict[float, Decimal] = {}
 
     def subscribe(self, tickers: dict[int, str]) -> None:
         self.tickers = {sid: Ticker(name) for sid, name in tickers.items()}
 
-    def apply(self, records: list[Any], now: datetime) -> list[Quote]:
-        """Merge the records of one frame; the valid quotes of subscribed tickers, in order."""
+    def record(self, symbol_id: int) -> dict[str, Any] | None:
+        """The merged wire record of ``symbol_id`` (wire names), if any was received."""
+        pending = self._raw.get(symbol_id)
+        if not pending:
+            return None
+        merged = fold(pending)
+        self._raw[symbol_id] = [merged]
+        return merged
+
+    def apply_frame(self, frame: bytes | str, now: datetime) -> list[Quote] | None:
+        """``apply`` for a whole frame through the typed decoder; None when it refuses the
+        frame (then decode it generically and call ``apply``)."""
+        records = decode_frame(frame)
+        return None if records is None else self.apply_typed(records, now)
+
+    def apply_typed(self, records: list[WireQuote], now: datetime) -> list[Quote]:
+        """``apply`` for typed records: the types are already right, so no checks but the
+        ones that make a ``Quote``."""
         out: list[Quote] = []
-        core, raw, tickers = self._core, self.records, self.tickers
+        core, tickers = self._core, self.tickers
+        for r in records:
+            sid = r.symbolId
+            p = core.get(sid, _NO_CORE)
+            bid, ask, last = r.bidPrice, r.askPrice, r.lastTradePrice
+            bid_size, ask_size, volume = r.bidSize, r.askSize, r.volume
+            delay, halted = r.delay, r.isHalted
+            fields = (
+                p[0] if bid is UNSET else bid,
+                p[1] if ask is UNSET else ask,
+                p[2] if last is UNSET else last,
+                p[3] if bid_size is UNSET else bid_size or 0,
+                p[4] if ask_size is UNSET else ask_size or 0,
+                p[5] if volume is UNSET else volume or 0,
+                p[6] if delay is UNSET else delay,
+                p[7] if halted is UNSET else halted is True,
+            )  # fmt: skip
+            core[sid] = fields
+            self._keep(sid, r)
+            ticker = tickers.get(sid)
+            if ticker is not None:
+                try:
+                    out.append(self._quote(ticker, fields, now))
+                except InvalidQuoteError:
+                    self.rejected += 1
+                    self.valid.pop(ticker, None)  # its latest word is unusable: no quote
+        return out
+
+    def apply(self, records: list[Any], now: datetime) -> list[Quote]:
+        """Merge the decoded records of one frame (any JSON values); the valid quotes of
+        subscribed tickers, in order."""
+        out: list[Quote] = []
+        core, tickers = self._core, self.tickers
         for index, record in enumerate(records):
             sid: Any = record.get("symbolId") if type(record) is dict else None
             try:
@@ -114,11 +166,7 @@ class QuoteBook:
                 if fields is None:  # the table-driven decoder: converts or raises
                     sid, fields = self._slow(record, index)
                 core[sid] = fields
-                merged = raw.get(sid)
-                if merged is None:
-                    raw[sid] = record
-                else:
-                    merged.update(record)
+                self._keep(sid, record)
                 ticker = tickers.get(sid)
                 if ticker is not None:
                     out.append(self._quote(ticker, fields, now))
@@ -127,6 +175,16 @@ class QuoteBook:
                 if isinstance(sid, int) and sid in tickers:
                     self.valid.pop(tickers[sid], None)  # its latest word is unusable: no quote
         return out
+
+    def _keep(self, sid: int, record: Any) -> None:
+        """Remember a wire record for ``record``; folded every ``FOLD_EVERY`` records."""
+        pending = self._raw.get(sid)
+        if pending is None:
+            self._raw[sid] = [record]
+        else:
+            pending.append(record)
+            if len(pending) >= FOLD_EVERY:
+                self._raw[sid] = [fold(pending)]
 
     def _slow(self, record: Any, index: int) -> tuple[int, Fields]:
         path = f"quotes[{index}]"
@@ -145,12 +203,18 @@ class QuoteBook:
         decimals = self._decimals  # wire floats to Decimal(repr(x)), once per distinct value
         if type(bid) is float:
             bid = decimals.get(bid) or self._decimal(bid)
+        elif type(bid) is int:
+            bid = Decimal(bid)
         if type(ask) is float:
             ask = decimals.get(ask) or self._decimal(ask)
-        if last is not None and type(last) is float:
-            last = (decimals.get(last) or self._decimal(last)) if last > 0 else None
-        elif last is not None and last <= 0:
+        elif type(ask) is int:
+            ask = Decimal(ask)
+        if last is not None and last <= 0:
             last = None
+        elif type(last) is float:
+            last = decimals.get(last) or self._decimal(last)
+        elif type(last) is int:
+            last = Decimal(last)
         # the Quote checks refuse zero, negative, non-finite and crossed prices
         quote = quote_of(
             ticker, bid, ask, last, bid_size, ask_size, volume, now, now, halted, delay

@@ -132,6 +132,10 @@ class StreamClient:
     async def _port(self) -> int:
         raise NotImplementedError
 
+    def _on_bytes(self, frame: bytes | str) -> None:
+        """A frame as received; by default decoded generically for ``_on_frame``."""
+        self._on_frame(parsing.loads(frame, self.kind))
+
     def _on_frame(self, doc: Any) -> None:
         raise NotImplementedError
 
@@ -193,7 +197,7 @@ class StreamClient:
                     raise
                 self.stats.frames += 1
                 try:
-                    self._on_frame(parsing.loads(frame, self.kind))
+                    self._on_bytes(frame)
                 except QuestradeParseError:
                     self.stats.malformed += 1
                 self._tick.set()
@@ -244,7 +248,7 @@ class QuoteStream(StreamClient):
 
     def raw(self, symbol_id: int) -> m.Level1Quote | None:
         """The merged Questrade record of ``symbol_id`` (decoded on demand), if complete."""
-        record = self._book.records.get(symbol_id)
+        record = self._book.record(symbol_id)
         if record is None:
             return None
         try:
@@ -258,6 +262,16 @@ class QuoteStream(StreamClient):
             raise QuestradeError("no symbols subscribed")
         return await self._rest.quote_stream_port(self._ids)
 
+    def _on_bytes(self, frame: bytes | str) -> None:
+        book = self._book
+        before = book.rejected
+        quotes = book.apply_frame(frame, self._clock.now())  # the typed decoder first
+        if quotes is None:
+            self._on_frame(parsing.loads(frame, self.kind))
+            return
+        self.stats.rejected += book.rejected - before
+        self._publish(quotes)
+
     def _on_frame(self, doc: Any) -> None:
         records = doc.get("quotes") if isinstance(doc, dict) else None
         if not isinstance(records, list):
@@ -268,6 +282,9 @@ class QuoteStream(StreamClient):
         before = book.rejected
         quotes = book.apply(records, self._clock.now())
         self.stats.rejected += book.rejected - before
+        self._publish(quotes)
+
+    def _publish(self, quotes: list[Quote]) -> None:
         if not quotes:
             return
         if self._on_quotes is not None:

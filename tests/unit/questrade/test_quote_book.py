@@ -3,7 +3,7 @@ whole book gives the same quotes with and without the fast path, validation is i
 
 from __future__ import annotations
 
-import math
+import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from quant_agent.core.errors import InvalidQuoteError
-from quant_agent.core.market import Quote
+from quant_agent.core.market import QUOTE_FIELDS, Quote, quote_of
+from quant_agent.questrade import parsing
 from quant_agent.questrade import quote_book as qb
 from quant_agent.questrade.errors import QuestradeParseError
 from quant_agent.questrade.quote_book import QuoteBook, fast_fields, slow_fields
+from quant_agent.questrade.quote_wire import decode_frame
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 FULL = {
@@ -82,31 +84,67 @@ def random_record(rng: random.Random) -> Any:
     return record
 
 
-def run_book(frames: list[list[Any]], *, fast: bool, allow_delayed: bool = False) -> Any:
+def run_book(frames: list[list[Any]], mode: str, *, allow_delayed: bool = False) -> Any:
+    """Feed ``frames`` (as JSON text) through the typed decoder where it takes the frame
+    (``typed``), the dict fast path (``dict``) or the table-driven decoder only (``slow``)."""
     book = QuoteBook(allow_delayed=allow_delayed)
     book.subscribe({8049: "AAPL", 27426: "MSFT"})
-    original = qb.fast_fields
-    if not fast:
+    original, typed = qb.fast_fields, 0
+    if mode == "slow":
         qb.fast_fields = lambda record, prev=None: None  # type: ignore[assignment]
+    quotes = []
     try:
-        quotes = [book.apply([dict(r) if isinstance(r, dict) else r for r in f], NOW)
-                  for f in frames]  # fmt: skip
+        for records in frames:
+            frame = json.dumps({"quotes": records}).encode()
+            out = book.apply_frame(frame, NOW) if mode == "typed" else None
+            typed += out is not None
+            if out is None:
+                out = book.apply(parsing.loads(frame, "quotes")["quotes"], NOW)
+            quotes.append(out)
     finally:
         qb.fast_fields = original
-    return quotes, book.rejected, dict(book.valid), book.records
+    merged = {sid: book.record(sid) for sid in (8049, 27426, 999)}
+    texts = [(str(q.bid), str(q.ask), str(q.last)) for frame in quotes for q in frame]
+    return (quotes, texts, book.rejected, dict(book.valid), merged), typed
 
 
 @pytest.mark.parametrize("allow_delayed", [False, True])
-def test_the_book_gives_the_same_quotes_with_and_without_the_fast_path(
+def test_the_book_gives_the_same_quotes_on_the_typed_dict_and_table_paths(
     allow_delayed: bool,
 ) -> None:
     rng = random.Random(6)
     frames = [[random_record(rng) for _ in range(rng.randint(1, 6))] for _ in range(600)]
-    fast = run_book(frames, fast=True, allow_delayed=allow_delayed)
-    slow = run_book(frames, fast=False, allow_delayed=allow_delayed)
-    assert fast == slow
-    published = sum(len(q) for q in fast[0])
-    assert published > 500 and fast[1] > 300  # both branches were exercised
+    typed, typed_frames = run_book(frames, "typed", allow_delayed=allow_delayed)
+    dicts, _ = run_book(frames, "dict", allow_delayed=allow_delayed)
+    slow, _ = run_book(frames, "slow", allow_delayed=allow_delayed)
+    assert typed == dicts == slow
+    published = sum(len(q) for q in typed[0])
+    assert published > 500 and typed[2] > 300  # valid and invalid quotes both seen
+    assert 200 < typed_frames < 550  # both the typed decoder and the fallback were used
+
+
+def test_the_typed_decoder_refuses_what_it_cannot_type() -> None:
+    good = {"quotes": [FULL, {"symbolId": 8049, "bidPrice": None}]}
+    assert [r.symbolId for r in decode_frame(json.dumps(good))] == [8049, 8049]  # type: ignore[union-attr]
+    (whole,) = decode_frame(json.dumps({"quotes": [dict(FULL, bidPrice=150)]}))  # type: ignore[misc]
+    assert type(whole.bidPrice) is int  # so it becomes Decimal("150"), as on the table path
+    for bad in ({"bidPrice": "150.1"}, {"delay": True}, {"delay": -1},
+                {"isHalted": 1}, {"symbolId": "8049"}, {"symbolId": None}):  # fmt: skip
+        assert decode_frame(json.dumps({"quotes": [dict(FULL, **bad)]})) is None
+    assert decode_frame('{"quotes":[{"symbolId":8049,"bidPrice":NaN}]}') is None
+    assert decode_frame('{"success":true}') is None and decode_frame('{"quotes": [') is None
+
+
+def test_merged_records_fold_lazily_and_keep_every_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qb, "FOLD_EVERY", 3)
+    book = QuoteBook()
+    book.apply_frame(json.dumps({"quotes": [dict(FULL, VWAP=1.5)]}), NOW)
+    for i in range(7):
+        book.apply_frame(json.dumps({"quotes": [{"symbolId": 8049, "bidSize": i}]}), NOW)
+        assert len(book._raw[8049]) < 3
+    book.apply([{"symbolId": 8049, "askSize": 99, "extra": "kept"}], NOW)
+    assert book.record(8049) == dict(FULL, VWAP=1.5, bidSize=6, askSize=99, extra="kept")
+    assert book.record(1) is None
 
 
 def test_partial_records_merge_over_the_last_values_and_bad_types_change_nothing() -> None:
@@ -120,7 +158,7 @@ def test_partial_records_merge_over_the_last_values_and_bad_types_change_nothing
     assert book.apply([{"symbolId": 8049, "askPrice": "x"}], NOW) == []  # refused...
     assert book.valid.get("AAPL") is None and book.rejected == 1
     (third,) = book.apply([{"symbolId": 8049, "volume": 11}], NOW)  # ...and not merged
-    assert third.ask == Decimal("150.2") and book.records[8049]["askPrice"] == 150.2
+    assert third.ask == Decimal("150.2") and book.record(8049)["askPrice"] == 150.2
 
 
 @pytest.mark.parametrize(
@@ -164,6 +202,13 @@ def test_prices_convert_through_repr_and_the_cache_stays_bounded(
         assert len(book._decimals) <= 4
 
 
+VALID: dict[str, Any] = {
+    "ticker": "AAPL", "bid": Decimal("10.00"), "ask": Decimal("10.02"), "last": None,
+    "bid_size": 1, "ask_size": 2, "volume": 3, "ts_event": NOW, "ts_init": NOW,
+    "is_halted": False, "delay": 0,
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -176,16 +221,23 @@ def test_prices_convert_through_repr_and_the_cache_stays_bounded(
         ({"volume": -1}, "volume"),
     ],
 )
-def test_the_quote_constructor_still_refuses_what_it_did(fields: dict, message: str) -> None:
-    values: dict[str, Any] = dict(ticker="AAPL", bid=Decimal("10.00"), ask=Decimal("10.02"),
-                                  ts_event=NOW, ts_init=NOW)  # fmt: skip
+def test_the_quote_constructors_still_refuse_what_they_did(fields: dict, message: str) -> None:
+    values = VALID | fields
     with pytest.raises(InvalidQuoteError, match=message):
-        Quote(**(values | fields))
+        Quote(**values)
+    with pytest.raises(InvalidQuoteError, match=message):
+        quote_of(*(values[name] for name in QUOTE_FIELDS))
 
 
-def test_the_quote_constructor_normalises_other_offsets_to_utc() -> None:
+def test_the_positional_factory_builds_the_same_quote() -> None:
+    made = quote_of(*(VALID[name] for name in QUOTE_FIELDS))
+    assert made == Quote(**VALID) and hash(made) == hash(Quote(**VALID))
+    assert repr(made) == repr(Quote(**VALID))
+
+
+def test_the_quote_constructors_normalise_other_offsets_to_utc() -> None:
     toronto = NOW.astimezone(timezone(timedelta(hours=-5)))
-    quote = Quote(ticker="AAPL", bid=Decimal(10), ask=Decimal(11), ts_event=toronto,  # type: ignore[arg-type]
-                  ts_init=toronto)  # fmt: skip
-    assert quote.ts_event.tzinfo is UTC and quote.ts_event == NOW
-    assert not math.isnan(float(quote.mid))
+    values = VALID | {"ts_event": toronto, "ts_init": toronto}
+    for quote in (Quote(**values), quote_of(*(values[name] for name in QUOTE_FIELDS))):
+        assert quote.ts_event.tzinfo is UTC and quote.ts_event == NOW
+        assert quote.ts_init.tzinfo is UTC
