@@ -50,15 +50,19 @@ FRAMES = 2_000
 PER_FRAME = 50
 DROPS = 100
 MOVING = 64
+STAMPS = ("2026-03-03T10:00:00.000000-05:00", "2026-03-03T15:00:00.000000+00:00")
 
 
 def moving_frames(records: list[dict[str, Any]], count: int, seed: int = 11) -> list[bytes]:
-    """``count`` frames whose bid/ask/last walk by 1-3 cent ticks (bid < ask kept)."""
+    """``count`` frames whose bid/ask/last walk by 1-3 cent ticks (bid < ask kept) and whose
+    ``lastTradeTime`` text changes every frame (two spellings of one instant, so the frames
+    can be replayed in a loop without being out of order, yet each time is parsed)."""
     rng = random.Random(seed)
     state = [dict(r) for r in records]
     frames = []
-    for _ in range(count):
+    for i in range(count):
         for r in state:
+            r["lastTradeTime"] = STAMPS[i % 2]
             step = rng.choice((-3, -2, -1, 1, 2, 3)) / 100
             bid = round(max(0.05, r["bidPrice"] + step), 2)
             r["bidPrice"], r["askPrice"] = bid, round(bid + rng.choice((1, 2, 5)) / 100, 2)

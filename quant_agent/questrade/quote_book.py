@@ -15,7 +15,9 @@ only once per distinct float value (a bounded cache; ``Decimal(repr(x))``, so 0.
 which converts what the spec tolerates (numbers as strings, ``delay: true``) or names the
 bad field. A record whose types are refused leaves the merged state as it was; a record
 that decodes but is not a usable quote (crossed, zero, delayed, no bid) is merged, so a
-later partial record can complete it, as on Questrade's side.
+later partial record can complete it, as on Questrade's side. A record whose
+``lastTradeTime`` is before the merged one's arrived out of order: it is dropped and
+counted (``out_of_order``), never merged over newer data.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ class QuoteBook:
         self.rejected = 0
         self._core: dict[int, Fields] = {}  # merged core fields, decoded
         self._raw: dict[int, list[Any]] = {}  # wire records not yet folded, oldest first
+        self._traded: dict[int, tuple[Any, float | None]] = {}  # merged lastTradeTime
+        self.out_of_order = 0
         self._decimals: dict[float, Decimal] = {}
 
     def subscribe(self, tickers: dict[int, str]) -> None:
@@ -130,6 +134,8 @@ class QuoteBook:
             bid, ask, last = r.bidPrice, r.askPrice, r.lastTradePrice
             bid_size, ask_size, volume = r.bidSize, r.askSize, r.volume
             delay, halted = r.delay, r.isHalted
+            if self._older(sid, r.lastTradeTime):
+                continue
             fields = (
                 p[0] if bid is UNSET else bid,
                 p[1] if ask is UNSET else ask,
@@ -165,6 +171,8 @@ class QuoteBook:
                     fields = fast_fields(record) if prev is None else fast_fields(record, prev)
                 if fields is None:  # the table-driven decoder: converts or raises
                     sid, fields = self._slow(record, index)
+                if self._older(sid, record.get("lastTradeTime", UNSET)):
+                    continue
                 core[sid] = fields
                 self._keep(sid, record)
                 ticker = tickers.get(sid)
@@ -175,6 +183,22 @@ class QuoteBook:
                 if isinstance(sid, int) and sid in tickers:
                     self.valid.pop(tickers[sid], None)  # its latest word is unusable: no quote
         return out
+
+    def _older(self, sid: int, stamp: Any) -> bool:
+        """Whether a record's ``lastTradeTime`` is before the merged record's: such a record
+        (delivered out of order) is dropped and counted in ``out_of_order``. A record
+        without the field, or with one that is not a time, is merged as ever."""
+        if stamp is UNSET:
+            return False
+        seen = self._traded.get(sid)
+        if seen is not None and seen[0] == stamp:
+            return False
+        when = _instant(stamp)
+        if when is not None and seen is not None and seen[1] is not None and when < seen[1]:
+            self.out_of_order += 1
+            return True
+        self._traded[sid] = (stamp, when)
+        return False
 
     def _keep(self, sid: int, record: Any) -> None:
         """Remember a wire record for ``record``; folded every ``FOLD_EVERY`` records."""
@@ -228,3 +252,16 @@ class QuoteBook:
             self._decimals.clear()
         result = self._decimals[price] = Decimal(repr(price))
         return result
+
+
+def _instant(stamp: Any) -> float | None:
+    """An ISO 8601 time with an offset as POSIX seconds (a float orders microseconds apart
+    correctly and compares far faster than datetimes in different zones), else None (not a
+    time: the decoder judges it)."""
+    if type(stamp) is not str:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return None if when.tzinfo is None else when.timestamp()

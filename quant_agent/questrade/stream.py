@@ -54,6 +54,7 @@ class StreamStats:
     frames: int = 0
     malformed: int = 0
     rejected: int = 0
+    out_of_order: int = 0  # records older (lastTradeTime) than the one merged: dropped
     last_error: str = ""
 
 
@@ -285,6 +286,7 @@ class QuoteStream(StreamClient):
         self._publish(quotes)
 
     def _publish(self, quotes: list[Quote]) -> None:
+        self.stats.out_of_order = self._book.out_of_order
         if not quotes:
             return
         if self._on_quotes is not None:

@@ -198,3 +198,23 @@ def test_the_access_token_never_reaches_a_log_line(
         assert session.access_token.get_secret_value() not in caplog.text
 
     run(tmp_path, body)
+
+
+def test_an_older_record_after_a_newer_one_never_overwrites_it(tmp_path: Path) -> None:
+    async def body(h: Harness, stream: QuoteStream, seen: list[Quote]) -> None:
+        await stream.subscribe(["AAPL"])
+        await stream.wait_up()
+        base = json.loads((FIXTURES / "quotes.json").read_text())["quotes"][0]
+        newer = dict(base, bidPrice=219.5, lastTradeTime="2019-10-14T19:59:45.416000-04:00")
+        older = dict(base, bidPrice=219.0, lastTradeTime="2019-10-14T23:59:44.000000+00:00")
+        same = dict(newer, askSize=9)  # the same trade time: a normal update
+        partial = {"symbolId": 8049, "bidSize": 3}  # no trade time: merged as ever
+        for record in (newer, older, same, partial):
+            await h.sandbox.push_quotes([record])
+        await stream.wait_until(lambda: len(seen) >= 3)
+        latest = stream.latest("AAPL")
+        assert latest is not None and latest.bid == Decimal("219.5")
+        assert (latest.ask_size, latest.bid_size) == (9, 3)
+        assert stream.stats.out_of_order == 1 and stream.stats.rejected == 0
+
+    run(tmp_path, body)

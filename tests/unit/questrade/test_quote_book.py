@@ -56,6 +56,10 @@ def test_the_fast_decoder_agrees_with_the_table_or_defers_to_it(record: dict) ->
     assert fast is None or as_decimals(fast) == slow
 
 
+TRADE_TIMES = ("2026-03-03T10:00:00.000000-05:00", "2026-03-03T15:00:01.000000+00:00",
+               "2026-03-03T10:00:02.500000-05:00", "not a time", None)  # fmt: skip
+
+
 def random_record(rng: random.Random) -> Any:
     """A record as a feed might send it: mostly full and well typed, sometimes partial,
     crossed, zero, negative, null, delayed, halted, stringly typed or not an object."""
@@ -66,7 +70,7 @@ def random_record(rng: random.Random) -> Any:
         "lastTradePrice": rng.choice((bid, 0.0, -1.0, None)), "bidSize": rng.randint(0, 900),
         "askSize": rng.randint(0, 900), "volume": rng.randint(0, 10**7),
         "delay": rng.choice((0, 0, 0, 15)), "isHalted": rng.choice((False, False, True, None)),
-        "lastTradeTime": "2026-03-03T10:00:00.000000-05:00", "VWAP": bid,
+        "lastTradeTime": rng.choice(TRADE_TIMES), "VWAP": bid,
     }  # fmt: skip
     keys = list(fields) if rng.random() < 0.6 else rng.sample(list(fields), rng.randint(0, 4))
     record.update((k, fields[k]) for k in keys)
@@ -105,7 +109,7 @@ def run_book(frames: list[list[Any]], mode: str, *, allow_delayed: bool = False)
         qb.fast_fields = original
     merged = {sid: book.record(sid) for sid in (8049, 27426, 999)}
     texts = [(str(q.bid), str(q.ask), str(q.last)) for frame in quotes for q in frame]
-    return (quotes, texts, book.rejected, dict(book.valid), merged), typed
+    return (quotes, texts, book.rejected, book.out_of_order, dict(book.valid), merged), typed
 
 
 @pytest.mark.parametrize("allow_delayed", [False, True])
@@ -119,7 +123,7 @@ def test_the_book_gives_the_same_quotes_on_the_typed_dict_and_table_paths(
     slow, _ = run_book(frames, "slow", allow_delayed=allow_delayed)
     assert typed == dicts == slow
     published = sum(len(q) for q in typed[0])
-    assert published > 500 and typed[2] > 300  # valid and invalid quotes both seen
+    assert published > 500 and typed[2] > 300 and typed[3] > 50  # all outcomes seen
     assert 200 < typed_frames < 550  # both the typed decoder and the fallback were used
 
 
@@ -241,3 +245,23 @@ def test_the_quote_constructors_normalise_other_offsets_to_utc() -> None:
     for quote in (Quote(**values), quote_of(*(values[name] for name in QUOTE_FIELDS))):
         assert quote.ts_event.tzinfo is UTC and quote.ts_event == NOW
         assert quote.ts_init.tzinfo is UTC
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_a_record_older_than_the_merged_one_is_dropped_and_counted(typed: bool) -> None:
+    book = QuoteBook()
+    book.subscribe({8049: "AAPL"})
+
+    def push(**fields: Any) -> list[Quote]:
+        record = dict(FULL, **fields)
+        if typed:
+            return book.apply_frame(json.dumps({"quotes": [record]}), NOW) or []
+        return book.apply([record], NOW)
+
+    assert push(bidPrice=150.0, lastTradeTime="2026-03-03T10:00:00.000001-05:00")
+    assert not push(bidPrice=149.0, lastTradeTime="2026-03-03T15:00:00.000000+00:00")  # 1 µs
+    assert push(bidPrice=150.05, lastTradeTime="2026-03-03T15:00:00.000001+00:00")  # same
+    assert push(bidPrice=150.06, lastTradeTime="not a time")  # judged by the decoder
+    assert push(bidPrice=150.07, lastTradeTime="2026-03-03T09:00:00.000000")  # naive: no
+    assert book.out_of_order == 1 and book.rejected == 0
+    assert book.valid["AAPL"].bid == Decimal("150.07")
