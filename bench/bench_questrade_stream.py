@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ FRAMES = 2_000
 PER_FRAME = 50
 DROPS = 100
 MOVING = 64
-STAMPS = ("2026-03-03T10:00:00.000000-05:00", "2026-03-03T15:00:00.000000+00:00")
 
 
 def moving_frames(records: list[dict[str, Any]], count: int, seed: int = 11) -> list[bytes]:
@@ -59,10 +58,11 @@ def moving_frames(records: list[dict[str, Any]], count: int, seed: int = 11) -> 
     can be replayed in a loop without being out of order, yet each time is parsed)."""
     rng = random.Random(seed)
     state = [dict(r) for r in records]
+    spellings = [same_instant(r["lastTradeTime"]) for r in records]
     frames = []
     for i in range(count):
-        for r in state:
-            r["lastTradeTime"] = STAMPS[i % 2]
+        for r, stamps in zip(state, spellings, strict=True):
+            r["lastTradeTime"] = stamps[i % 2]
             step = rng.choice((-3, -2, -1, 1, 2, 3)) / 100
             bid = round(max(0.05, r["bidPrice"] + step), 2)
             r["bidPrice"], r["askPrice"] = bid, round(bid + rng.choice((1, 2, 5)) / 100, 2)
@@ -70,6 +70,13 @@ def moving_frames(records: list[dict[str, Any]], count: int, seed: int = 11) -> 
             r["volume"] += rng.randint(1, 500)
         frames.append(json.dumps({"quotes": state}).encode())
     return frames
+
+
+def same_instant(stamp: str) -> tuple[str, str]:
+    """Two spellings of the instant ``stamp`` (its own offset, and UTC)."""
+    when = datetime.fromisoformat(stamp)
+    return (when.isoformat(timespec="microseconds"),
+            when.astimezone(UTC).isoformat(timespec="microseconds"))  # fmt: skip
 
 
 def rates(label: str, total: int, walls: list[float], cpus: list[float]) -> None:
