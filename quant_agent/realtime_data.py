@@ -94,16 +94,26 @@ class QuoteGuard:
 
     def accept(self, quote: Quote) -> bool:
         """True when ``quote`` may reach order logic; it then becomes the ticker's latest."""
-        age = self._clock.now() - quote.ts_event
-        if age > self._max_age or age < timedelta(0) or quote.is_halted:
-            self.rejected += 1
-            return False
-        seen = self.latest.get(quote.ticker)
-        if seen is not None and seen.ts_event > quote.ts_event:
-            self.rejected += 1  # out of order: an older quote never replaces a newer one
-            return False
-        self.latest[quote.ticker] = quote
-        return True
+        return bool(self.accept_all((quote,)))
+
+    def accept_all(self, quotes: Iterable[Quote]) -> list[Quote]:
+        """``accept`` for each quote in order, reading the clock once: the accepted ones."""
+        now = self._clock.now()
+        oldest = now - self._max_age
+        latest = self.latest
+        out = []
+        for quote in quotes:
+            at = quote.ts_event
+            if at < oldest or at > now or quote.is_halted:  # age > max_age or < 0
+                self.rejected += 1
+                continue
+            seen = latest.get(quote.ticker)
+            if seen is not None and seen.ts_event > at:
+                self.rejected += 1  # out of order: an older quote never replaces a newer one
+                continue
+            latest[quote.ticker] = quote
+            out.append(quote)
+        return out
 
     def fresh(self, ticker: Ticker) -> Quote | None:
         """The ticker's latest quote if it is still fresh now, else None."""
@@ -297,12 +307,21 @@ class RealtimeDataHandler:
         self._buffer.append(quote)
         self.last_quote_at = quote.ts_event
 
+    def on_quotes(self, quotes: list[Quote]) -> None:
+        """The stream's per-frame callback: ``on_quote`` for a whole frame at once."""
+        if not self.stream.up:
+            self.dropped_while_down += len(quotes)
+            return
+        if quotes:
+            self._buffer.extend(quotes)
+            self.last_quote_at = quotes[-1].ts_event
+
     def drain(self) -> QuoteBatch | None:
         """The quotes received since the last drain, if the stream is still up (else None)."""
         if not self.stream.up:
             self.handle_disconnection()
             return None
-        quotes = [q for q in self._buffer if self.guard.accept(q)]
+        quotes = self.guard.accept_all(self._buffer)
         self._buffer.clear()
         return QuoteBatch(self._clock.now(), tuple(quotes)) if quotes else None
 

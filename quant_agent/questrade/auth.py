@@ -190,6 +190,12 @@ class Authenticator:
     def current(self) -> ApiSession | None:
         return self._session
 
+    @property
+    def refresh_due_at(self) -> datetime | None:
+        """From when ``session()`` refreshes the current session (expiry less the margin)."""
+        session = self._session
+        return None if session is None else session.expires_at - self._margin
+
     async def session(self) -> ApiSession:
         """Return a session valid beyond the refresh margin, refreshing ahead of expiry."""
         session = self._session

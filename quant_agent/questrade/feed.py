@@ -33,12 +33,12 @@ def questrade_feed(
     qt = config.questrade
     handler: RealtimeDataHandler | None = None
 
-    def on_quote(quote: Quote) -> None:
+    def on_quotes(quotes: list[Quote]) -> None:
         if handler is not None:
-            handler.on_quote(quote)
+            handler.on_quotes(quotes)
 
     stream = QuoteStream(
-        rest, auth, clock=clock, allow_delayed=qt.allow_delayed_quotes, on_quote=on_quote,
+        rest, auth, clock=clock, allow_delayed=qt.allow_delayed_quotes, on_quotes=on_quotes,
         stall_timeout=qt.stall_timeout_s, sleep=sleep, rng=rng,
     )  # fmt: skip
     interval = timedelta(minutes=qt.keepalive_minutes)

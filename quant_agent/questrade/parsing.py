@@ -381,59 +381,6 @@ def parse_stream_port(doc: Any) -> int:
     return port
 
 
-_MISSING = object()
-_FAST_PRICES = (("bidPrice", "bid_price"), ("askPrice", "ask_price"),
-                ("lastTradePrice", "last_trade_price"))  # fmt: skip
-_FAST_COUNTS = (("bidSize", "bid_size"), ("askSize", "ask_size"), ("volume", "volume"))
-
-
-def fast_quote_core(record: Any) -> dict[str, Any] | None:
-    """The stream's hot path: the fields a ``Quote`` needs, when every one present has its
-    usual wire type (float or null prices, int sizes, bool flag); None means "use the
-    table-driven decoder", which gives the same result or the precise error."""
-    if type(record) is not dict:
-        return None
-    get = record.get
-    symbol_id = get("symbolId", _MISSING)
-    if type(symbol_id) is not int:
-        return None
-    out: dict[str, Any] = {"symbol_id": symbol_id}
-    for wire, attr in _FAST_PRICES:
-        value = get(wire, _MISSING)
-        if value is _MISSING:
-            continue
-        if value is None:
-            out[attr] = None
-        elif type(value) is float and value - value == 0:  # finite
-            out[attr] = Decimal(repr(value))
-        else:
-            return None
-    for wire, attr in _FAST_COUNTS:
-        value = get(wire, _MISSING)
-        if value is _MISSING:
-            continue
-        if type(value) is int:
-            out[attr] = value
-        elif value is None:
-            out[attr] = 0
-        else:
-            return None
-    delay = get("delay", _MISSING)
-    if delay is not _MISSING:
-        if type(delay) is not int or delay < 0:
-            return None
-        out["delay"] = delay
-    halted = get("isHalted", _MISSING)
-    if halted is not _MISSING:
-        if halted is None:
-            out["is_halted"] = False
-        elif type(halted) is bool:
-            out["is_halted"] = halted
-        else:
-            return None
-    return out
-
-
 def parse_quote_update(raw: Any, path: str = "quotes[]") -> tuple[int, dict[str, Any]]:
     """Decode one streamed quote record that may carry only some fields: (symbolId, fields)."""
     fields = decode(m.Level1Quote, QUOTE, raw, path, partial=True)

@@ -40,6 +40,7 @@ ACTIVITY_WINDOW = timedelta(days=30)
 MAX_RATE_LIMIT_WAITS = 3
 KEEPALIVE_INTERVAL = timedelta(minutes=25)
 RATE_WINDOW = timedelta(hours=1, minutes=5)  # Questrade's hourly window, plus clock skew
+KEEPALIVE_RETRY = timedelta(seconds=30)
 
 
 def query_time(t: datetime) -> str:
@@ -126,6 +127,11 @@ class QuestradeRest:
 
     def __repr__(self) -> str:
         return f"QuestradeRest({self._auth!r})"
+
+    @property
+    def refresh_due_at(self) -> datetime | None:
+        """From when the next call refreshes the access token first (None: no session yet)."""
+        return self._auth.refresh_due_at
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -405,14 +411,25 @@ async def keep_alive(
     sleep: Sleep = asyncio.sleep,
     interval: timedelta = KEEPALIVE_INTERVAL,
 ) -> None:
-    """Make a cheap REST call (``GET time``) whenever none was made for ``interval``, so
-    stream sockets outlive Questrade's 30-minute session; runs until cancelled."""
+    """Keep Questrade's session, and so the stream sockets, alive; runs until cancelled.
+
+    Questrade closes a stream socket when no REST request came for 30 minutes, or when the
+    access token it authenticated with expires without a REST refresh (section 3.4). So a
+    cheap call (``GET time``) goes out whenever none was made for ``interval``, and also
+    once the access token is due for refresh (its expiry less the refresh margin), which
+    makes that call redeem the refresh token first. A failed call is retried after
+    ``KEEPALIVE_RETRY``; the stream's own reconnects cover a longer outage."""
     while True:
-        last = rest.last_request_at
-        if last is None or clock.now() - last >= interval:
+        now = clock.now()
+        last, due = rest.last_request_at, rest.refresh_due_at
+        if last is None or now - last >= interval or (due is not None and now >= due):
             try:
                 await rest.time()
             except QuestradeTransientError:
-                pass  # the stream's own reconnects cover a longer outage
-            last = rest.last_request_at or clock.now()
-        await sleep(max(1.0, (last + interval - clock.now()).total_seconds()))
+                pass
+            now = clock.now()
+        wake = (rest.last_request_at or now) + interval
+        due = rest.refresh_due_at
+        if due is not None:
+            wake = min(wake, due if due > now else now + KEEPALIVE_RETRY)
+        await sleep(max(1.0, (wake - now).total_seconds()))

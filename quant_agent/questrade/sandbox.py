@@ -7,8 +7,11 @@ expired → 400 with a plain body), access tokens expiring on the injected clock
 validation codes, retail mode (order calls → 403/1016), partner mode (``partner=True``:
 the order calls and their state machine in ``sandbox_orders``, pushed on the notifications
 stream), and fault switches (5xx, slow replies, malformed JSON, a login 500, an order error
-under HTTP 200). Market data is replayed from a ``HistoryStore`` (synthetic by default) by
-``sandbox_data``. For tests and ``quant-agent questrade sandbox``; never for production.
+under HTTP 200). Stream sessions end as on Questrade (no REST request for 30 minutes, or
+the stream's access token expired without a refresh; ``session_expiry=False`` turns that
+off), on the injected clock, see ``sandbox_stream``. Market data is replayed from a
+``HistoryStore`` (synthetic by default) by ``sandbox_data``. For tests and
+``quant-agent questrade sandbox``; never for production.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from quant_agent.questrade.sandbox_http import (
     param_time,
 )
 from quant_agent.questrade.sandbox_orders import OrderDesk
-from quant_agent.questrade.sandbox_stream import StreamHub
+from quant_agent.questrade.sandbox_stream import SESSION_IDLE, StreamHub, StreamSession
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -58,6 +61,7 @@ class QuestradeSandbox:
         partner: bool = False,
         login_port: int = 0,
         fresh_account: bool = False,
+        session_expiry: bool = True,
     ) -> None:
         if history is None:
             from quant_agent.market.synthetic import generate_market
@@ -73,7 +77,7 @@ class QuestradeSandbox:
         self.faults = Faults()
         self.limits = Limits()
         self.redemptions = 0
-        self.last_rest_at: datetime | None = None
+        self.session = StreamSession(clock.now, enabled=session_expiry)
         self.successors: dict[str, str] = {}  # spent refresh token -> the one minted for it
         self.requests: list[tuple[str, str]] = []
         self._refresh: dict[str, datetime] = {}
@@ -88,7 +92,7 @@ class QuestradeSandbox:
         self.fresh_account = fresh_account  # no seeded history; positions from the fills
         if fresh_account:
             self._orders, self._executions = [], []
-        self.streams = StreamHub(self.access_token_valid)
+        self.streams = StreamHub(self.access_token_valid, self.session)
         self.partner = partner
         self.login_port = login_port
         self.desk = OrderDesk(
@@ -173,16 +177,28 @@ class QuestradeSandbox:
             records = [self.market.quote(self.market.by_id[i], now) for i in ids]
         return await self.streams.push("quotes", {"quotes": records})
 
-    async def expire_idle_streams(self, idle: timedelta = timedelta(minutes=30)) -> int:
-        """End the session as Questrade does when no REST request came for ``idle``: close
-        every stream socket. Returns how many were closed (a test calls this)."""
-        last = self.last_rest_at
-        if last is not None and self.clock.now() - last < idle:
-            return 0
-        return await self.streams.close_all()
+    @property
+    def last_rest_at(self) -> datetime | None:
+        """When the last authenticated REST request came (the session's idle clock)."""
+        return self.session.last_rest_at
+
+    @last_rest_at.setter
+    def last_rest_at(self, value: datetime | None) -> None:
+        self.session.last_rest_at = value
+
+    async def expire_idle_streams(self, idle: timedelta = SESSION_IDLE) -> int:
+        """Apply the session rule now (no REST request for ``idle``, or the socket's access
+        token expired without a refresh): close the sockets whose session is over and
+        return how many. Pushes, REST requests and redemptions apply it too."""
+        default, self.session.idle = self.session.idle, idle
+        try:
+            return await self.streams.expire_sessions()
+        finally:
+            self.session.idle = default
 
     def expire_access_tokens(self) -> None:
-        """Invalidate every access token at once (as if they had all expired)."""
+        """Invalidate every access token at once for REST (401/1017 until a refresh); open
+        stream sockets keep their session, which ends by the clock."""
         self._access.clear()
 
     async def _token(self, request: web.Request) -> web.Response:
@@ -192,6 +208,7 @@ class QuestradeSandbox:
         if self.faults.login_errors > 0:
             self.faults.login_errors -= 1
             return web.Response(status=500, text="Internal Server Error")
+        await self.streams.expire_sessions()  # a refresh that comes too late saves nothing
         token = str(params.get("refresh_token", ""))
         if not self.refresh_token_valid(token):
             return web.Response(status=400, text="Bad Request")
@@ -203,6 +220,7 @@ class QuestradeSandbox:
             self._access.clear()
         access = secrets.token_urlsafe(24)
         self._access[access] = self.clock.now() + timedelta(seconds=self.access_ttl)
+        self.session.minted(access, self._access[access])
         body = json.dumps(
             {
                 "access_token": access,
@@ -221,12 +239,13 @@ class QuestradeSandbox:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
+        await self.streams.expire_sessions()  # before this request can extend the session
         if self.faults.slow_seconds:
             await asyncio.sleep(self.faults.slow_seconds)
         headers: dict[str, str] = {}
         try:
             self._authenticate(request.headers.get("Authorization"))
-            self.last_rest_at = self.clock.now()
+            self.session.rest_seen()
             headers = self.limiter.count(request.path, self.clock.now())
             if self.faults.server_errors > 0:
                 self.faults.server_errors -= 1

@@ -10,6 +10,15 @@ Faults: abrupt TCP drop, clean close, malformed frame (``push_raw``), and the sw
 duplicated, and pushes reordered (each held back and sent after the next one).
 ``subscriptions`` records the symbol ids of every authenticated socket, in order, so a test
 can check that each reconnect subscribed the full set again.
+
+Session expiry (sections 3.4 and 7.6), on the sandbox's clock: ``StreamSession`` says when
+the session behind a socket is over: no REST request for 30 minutes, or the access token
+the socket authenticated with has expired and no later token (a refresh) is still valid.
+The hub closes such a socket (code 1000, reason "session expired") whenever it looks:
+before each push, and when the sandbox calls ``expire_sessions`` (before serving every REST
+request and every token redemption, so a request that comes too late finds the socket
+already gone, as it would on Questrade). With a ``SimClock`` nothing happens between
+interactions: the test advances the clock, the next push or request enforces the rule.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -29,6 +39,44 @@ WS_LOGGER = logging.getLogger("quant_agent.questrade.sandbox.websocket")
 WS_LOGGER.setLevel(logging.INFO)
 TOKEN_TIMEOUT = 5.0
 BAD_TOKEN_CLOSE = 1008
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_EXPIRED_CLOSE = 1000
+
+
+@dataclass
+class StreamSession:
+    """When Questrade ends the session behind a stream socket (the rule, not the sockets).
+
+    ``rest_seen`` and ``minted`` are told of every authenticated REST request and every
+    access token minted; ``over(token)`` gives the reason the session of a socket that
+    authenticated with ``token`` is over, or None. ``enabled = False`` turns the rule off.
+    """
+
+    now: Callable[[], datetime]
+    idle: timedelta = SESSION_IDLE
+    enabled: bool = True
+    last_rest_at: datetime | None = None
+    expiries: dict[str, datetime] = field(default_factory=dict)  # every token ever minted
+    newest_expiry: datetime | None = None
+
+    def rest_seen(self) -> None:
+        self.last_rest_at = self.now()
+
+    def minted(self, token: str, expires_at: datetime) -> None:
+        self.expiries[token] = expires_at
+        if self.newest_expiry is None or expires_at > self.newest_expiry:
+            self.newest_expiry = expires_at
+
+    def over(self, token: str) -> str | None:
+        if not self.enabled:
+            return None
+        now = self.now()
+        if self.last_rest_at is not None and now - self.last_rest_at >= self.idle:
+            return f"no REST request for {self.idle}"
+        latest = max(filter(None, (self.expiries.get(token), self.newest_expiry)), default=None)
+        if latest is not None and now >= latest:
+            return "the access token expired without a refresh"
+        return None
 
 
 @dataclass
@@ -44,8 +92,11 @@ class StreamFaults:
 class StreamHub:
     """All stream servers of one sandbox."""
 
-    def __init__(self, token_valid: Callable[[str], bool]) -> None:
+    def __init__(
+        self, token_valid: Callable[[str], bool], session: StreamSession | None = None
+    ) -> None:
         self._token_valid = token_valid
+        self.session = session
         self._servers: dict[tuple[str, tuple[int, ...]], tuple[Server, int]] = {}
         self._live: dict[str, tuple[ServerConnection, tuple[int, ...]]] = {}
         self._held: dict[str, str] = {}  # a push held back by ``reorder``, per stream type
@@ -53,6 +104,8 @@ class StreamHub:
         self.rejected_tokens = 0
         self.faults = StreamFaults()
         self.subscriptions: list[tuple[str, tuple[int, ...]]] = []  # per authenticated socket
+        self._tokens: dict[str, str] = {}  # kind -> the token its live socket sent
+        self.expired_sessions: list[tuple[str, str]] = []  # (kind, reason) per close
 
     async def port(self, kind: str, ids: Iterable[int] = ()) -> int:
         """The port of stream ``kind`` for ``ids``, opening a server on first request."""
@@ -88,6 +141,7 @@ class StreamHub:
             return
         previous = self._live.get(kind)
         self._live[kind] = (conn, ids)
+        self._tokens[kind] = token
         if previous is not None:
             await previous[0].close(1000, "replaced by a new connection")
         await conn.send('{"success":true}')
@@ -99,6 +153,10 @@ class StreamHub:
             if self._live.get(kind, (None,))[0] is conn:
                 del self._live[kind]
 
+    def token_of(self, kind: str) -> str | None:
+        """The access token the live socket of ``kind`` authenticated with."""
+        return self._tokens.get(kind) if kind in self._live else None
+
     def subscribed(self, kind: str) -> tuple[int, ...]:
         live = self._live.get(kind)
         return live[1] if live else ()
@@ -108,9 +166,10 @@ class StreamHub:
         return await self.push_raw(kind, json.dumps(doc))
 
     async def push_raw(self, kind: str, text: str) -> bool:
-        """Send ``text`` on the live socket of ``kind``, through the switched-on faults."""
+        """Send ``text`` on the live socket of ``kind``, through the switched-on faults;
+        False when none is connected (or its session was over: the socket is closed instead)."""
         live = self._live.get(kind)
-        if live is None:
+        if live is None or await self._expire(kind):
             return False
         faults = self.faults
         if faults.stalled:
@@ -129,6 +188,24 @@ class StreamHub:
                     await live[0].send(frame)
         except ConnectionClosed:
             return False
+        return True
+
+    async def expire_sessions(self) -> int:
+        """Close every socket whose session is over; how many were closed."""
+        closed = 0
+        for kind in list(self._live):
+            closed += await self._expire(kind)
+        return closed
+
+    async def _expire(self, kind: str) -> bool:
+        reason = self.session.over(self._tokens.get(kind, "")) if self.session else None
+        if reason is None:
+            return False
+        live = self._live.pop(kind, None)
+        if live is None:
+            return False
+        self.expired_sessions.append((kind, reason))
+        await live[0].close(SESSION_EXPIRED_CLOSE, "session expired")
         return True
 
     def drop(self, kind: str) -> None:

@@ -28,8 +28,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from quant_agent.core.clock import Clock
-from quant_agent.core.errors import InvalidQuoteError
-from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.questrade import models as m
 from quant_agent.questrade import parsing
@@ -37,6 +35,8 @@ from quant_agent.questrade.auth import Authenticator
 from quant_agent.questrade.decoding import decode
 from quant_agent.questrade.errors import QuestradeError, QuestradeParseError
 from quant_agent.questrade.parsing import QUOTE
+from quant_agent.questrade.quote_book import QUOTE_CORE as QUOTE_CORE  # re-exported
+from quant_agent.questrade.quote_book import QuoteBook
 from quant_agent.questrade.rest import QuestradeRest
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -44,11 +44,6 @@ Sleep = Callable[[float], Awaitable[None]]
 # its own logger, never below INFO, keeps the token out of every log.
 WS_LOGGER = logging.getLogger("quant_agent.questrade.websocket")
 WS_LOGGER.setLevel(logging.INFO)
-_CORE_FIELDS = {
-    "symbol_id", "bid_price", "ask_price", "bid_size", "ask_size", "last_trade_price",
-    "volume", "delay", "is_halted",
-}  # fmt: skip
-QUOTE_CORE = tuple(f for f in QUOTE if f.attr in _CORE_FIELDS)
 
 
 @dataclasses.dataclass
@@ -138,6 +133,10 @@ class StreamClient:
     async def _port(self) -> int:
         raise NotImplementedError
 
+    def _on_bytes(self, frame: bytes | str) -> None:
+        """A frame as received; by default decoded generically for ``_on_frame``."""
+        self._on_frame(parsing.loads(frame, self.kind))
+
     def _on_frame(self, doc: Any) -> None:
         raise NotImplementedError
 
@@ -191,21 +190,25 @@ class StreamClient:
             self._up.set()
             self._tick.set()
             while True:
-                try:
-                    frame = await asyncio.wait_for(conn.recv(), self._stall)
+                try:  # a timeout scope, not wait_for: no task per frame
+                    async with asyncio.timeout(self._stall):
+                        frame = await conn.recv(decode=False)  # bytes: msgspec checks UTF-8
                 except TimeoutError:
                     self.stats.stalls += 1
                     raise
                 self.stats.frames += 1
                 try:
-                    self._on_frame(parsing.loads(frame, self.kind))
+                    self._on_bytes(frame)
                 except QuestradeParseError:
                     self.stats.malformed += 1
                 self._tick.set()
 
 
 class QuoteStream(StreamClient):
-    """L1 quotes merged by symbol id; the latest valid ``Quote`` per ticker for consumers."""
+    """L1 quotes merged by symbol id; the latest valid ``Quote`` per ticker for consumers.
+
+    Each frame's valid quotes go, in order, to ``on_quotes`` (one call per frame) and/or
+    ``on_quote`` (one call per quote); merging and validation are ``QuoteBook``'s."""
 
     kind = "quotes"
 
@@ -217,22 +220,20 @@ class QuoteStream(StreamClient):
         clock: Clock,
         allow_delayed: bool = False,
         on_quote: Callable[[Quote], None] | None = None,
+        on_quotes: Callable[[list[Quote]], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(rest, auth, clock=clock, **kwargs)
         self._ids: tuple[int, ...] = ()
-        self._tickers: dict[int, str] = {}
-        self._records: dict[int, dict[str, Any]] = {}  # merged wire records
-        self._core: dict[int, dict[str, Any]] = {}  # merged decoded fields a Quote needs
-        self._valid: dict[str, Quote] = {}
-        self._allow_delayed = allow_delayed
+        self._book = QuoteBook(allow_delayed=allow_delayed)
         self._on_quote = on_quote
+        self._on_quotes = on_quotes
 
     async def subscribe(self, tickers: Iterable[str]) -> None:
         """Resolve ``tickers`` to symbol ids and (re)connect with exactly this set."""
         symbols = await self._rest.resolve(tickers)
-        self._tickers = {s.symbol_id: name for name, s in symbols.items()}
-        self._ids = tuple(sorted(self._tickers))
+        self._book.subscribe({s.symbol_id: name for name, s in symbols.items()})
+        self._ids = tuple(sorted(self._book.tickers))
         if self._task is None:
             self.start()
         else:
@@ -244,11 +245,11 @@ class QuoteStream(StreamClient):
 
     def latest(self, ticker: str) -> Quote | None:
         """The last valid quote of ``ticker`` (check ``up`` and its age before trading)."""
-        return self._valid.get(ticker.strip().upper())
+        return self._book.valid.get(ticker.strip().upper())
 
     def raw(self, symbol_id: int) -> m.Level1Quote | None:
         """The merged Questrade record of ``symbol_id`` (decoded on demand), if complete."""
-        record = self._records.get(symbol_id)
+        record = self._book.record(symbol_id)
         if record is None:
             return None
         try:
@@ -262,84 +263,37 @@ class QuoteStream(StreamClient):
             raise QuestradeError("no symbols subscribed")
         return await self._rest.quote_stream_port(self._ids)
 
+    def _on_bytes(self, frame: bytes | str) -> None:
+        book = self._book
+        before = book.rejected
+        quotes = book.apply_frame(frame, self._clock.now())  # the typed decoder first
+        if quotes is None:
+            self._on_frame(parsing.loads(frame, self.kind))
+            return
+        self.stats.rejected += book.rejected - before
+        self._publish(quotes)
+
     def _on_frame(self, doc: Any) -> None:
         records = doc.get("quotes") if isinstance(doc, dict) else None
         if not isinstance(records, list):
             if isinstance(doc, dict) and "success" in doc:
                 return
             raise QuestradeParseError("quotes frame without a 'quotes' list")
-        now = self._clock.now()
-        for i, record in enumerate(records):
-            try:
-                self._merge(record, i, now)
-            except (QuestradeParseError, InvalidQuoteError, TypeError):
-                self.stats.rejected += 1
-                sid = record.get("symbolId") if isinstance(record, dict) else None
-                if isinstance(sid, int) and sid in self._tickers:
-                    self._valid.pop(self._tickers[sid], None)
+        book = self._book
+        before = book.rejected
+        quotes = book.apply(records, self._clock.now())
+        self.stats.rejected += book.rejected - before
+        self._publish(quotes)
 
-    def _merge(self, record: Any, index: int, now: datetime) -> None:
-        """Merge one (possibly partial) record by symbol id and publish a validated quote.
-
-        The hot path: only the fields a ``Quote`` needs are decoded; the full record is
-        kept as JSON and decoded by ``raw`` when asked.
-        """
-        fields = parsing.fast_quote_core(record)
-        if fields is None:
-            fields = decode(dict, QUOTE_CORE, record, f"quotes[{index}]", partial=True)
-        symbol_id = fields.get("symbol_id")
-        if symbol_id is None:
-            raise QuestradeParseError(f"quotes[{index}]: missing field 'symbolId'")
-        merged = self._records.setdefault(symbol_id, {})
-        if _older(record.get("lastTradeTime"), merged.get("lastTradeTime")):
-            self.stats.out_of_order += 1  # an older record after a newer one: keep the newer
+    def _publish(self, quotes: list[Quote]) -> None:
+        self.stats.out_of_order = self._book.out_of_order
+        if not quotes:
             return
-        core = self._core.setdefault(symbol_id, {})
-        core.update(fields)
-        merged.update(record)
-        ticker = self._tickers.get(symbol_id)
-        if ticker is None:
-            return
-        try:
-            quote = self._quote(ticker, core, now)
-        except InvalidQuoteError:
-            self._valid.pop(ticker, None)  # the latest word on it is unusable: no quote
-            raise
-        self._valid[ticker] = quote
+        if self._on_quotes is not None:
+            self._on_quotes(quotes)
         if self._on_quote is not None:
-            self._on_quote(quote)
-
-    def _quote(self, ticker: str, core: dict[str, Any], now: datetime) -> Quote:
-        delay = core.get("delay", 0)
-        if delay > 0 and not self._allow_delayed:
-            raise InvalidQuoteError(f"{ticker}: delayed quote ({delay} min), delayed data is off")
-        bid, ask = core.get("bid_price"), core.get("ask_price")
-        if bid is None or ask is None:
-            raise InvalidQuoteError(f"{ticker}: quote without bid or ask")
-        last = core.get("last_trade_price")
-        return Quote(  # the constructor refuses zero, negative, non-finite and crossed
-            ticker=Ticker(ticker),
-            bid=bid,
-            ask=ask,
-            last=last if last is not None and last > 0 else None,
-            bid_size=core.get("bid_size", 0),
-            ask_size=core.get("ask_size", 0),
-            volume=core.get("volume", 0),
-            ts_event=now,
-            ts_init=now,
-            is_halted=core.get("is_halted", False),
-            delay=delay,
-        )
-
-
-def _older(stamp: Any, seen: Any) -> bool:
-    """Whether a record's ``lastTradeTime`` is before the merged record's (both present)."""
-    if not isinstance(stamp, str) or not isinstance(seen, str) or stamp == seen:
-        return False
-    try:
-        return datetime.fromisoformat(stamp) < datetime.fromisoformat(seen)
-    except ValueError:
-        return False  # not a time: the decoder judges the record
+            for quote in quotes:
+                self._on_quote(quote)
 
 
 class NotificationStream(StreamClient):

@@ -65,3 +65,43 @@ def test_intraday_bars_replay_one_quote_each_at_their_time() -> None:
     feed = ReplayFeed({day: {}}, intraday={day: bars})
     assert [(b.at, b.quotes[0].last) for b in feed.batches()] == [
         (times[0], D("10")), (times[1], D("11"))]  # fmt: skip
+
+
+def test_guard_takes_a_whole_frame_with_one_clock_read_and_the_same_rules() -> None:
+    clock = SimClock(SESSION_OPEN)
+    guard = QuoteGuard(clock, timedelta(seconds=60))
+    edge = SESSION_OPEN - timedelta(seconds=60)  # exactly max_age old: still fresh
+    frame = [
+        quote("AAPL", "10", "10.01", ts=edge),
+        quote("MSFT", "10", "10.01", ts=edge - timedelta(microseconds=1)),  # stale
+        quote("MSFT", "10", "10.01", ts=SESSION_OPEN + timedelta(microseconds=1)),  # future
+        quote("IBM", "10", "10.01", ts=SESSION_OPEN, halted=True),
+        quote("AAPL", "11", "11.01", ts=SESSION_OPEN),
+        quote("AAPL", "9", "9.01", ts=edge),  # out of order within the frame
+    ]
+    accepted = guard.accept_all(frame)
+    assert accepted == [frame[0], frame[4]] and guard.rejected == 4
+    assert guard.latest[Ticker("AAPL")] is frame[4]
+
+
+class _Stream:
+    up = True
+
+
+def test_handler_takes_a_frame_at_once_and_drops_it_while_down() -> None:
+    from quant_agent.realtime_data import RealtimeDataHandler
+
+    clock = SimClock(SESSION_OPEN)
+    stream = _Stream()
+    handler = RealtimeDataHandler(stream, clock=clock, max_age=timedelta(seconds=60))  # type: ignore[arg-type]
+    frame = [
+        quote("AAPL", "10", "10.01", ts=SESSION_OPEN),
+        quote("MSFT", "5", "5.01", ts=SESSION_OPEN),
+    ]
+    handler.on_quotes(frame)
+    batch = handler.drain()
+    assert batch is not None and list(batch.quotes) == frame
+    assert handler.last_quote_at == SESSION_OPEN
+    stream.up = False
+    handler.on_quotes(frame)
+    assert handler.dropped_while_down == 2 and handler.drain() is None

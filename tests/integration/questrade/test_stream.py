@@ -7,7 +7,6 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 
 from quant_agent.core.market import Quote
 from quant_agent.questrade import models as m
-from quant_agent.questrade.rest import keep_alive
 from quant_agent.questrade.stream import NotificationStream, QuoteStream
 
 from .conftest import Harness, harness
@@ -30,9 +28,9 @@ async def no_wait(_: float) -> None:
 
 
 def run(tmp_path: Path, body: Callable[[Harness, QuoteStream, list[Quote]], Awaitable[None]],
-        **stream_kwargs: Any) -> None:  # fmt: skip
+        sandbox: dict[str, Any] | None = None, **stream_kwargs: Any) -> None:  # fmt: skip
     async def main() -> None:
-        async with harness(tmp_path) as h:
+        async with harness(tmp_path, **(sandbox or {})) as h:
             seen: list[Quote] = []
             waits: list[float] = []
 
@@ -198,38 +196,6 @@ def test_the_access_token_never_reaches_a_log_line(
         await stream.wait_up()
         session = await h.auth.session()
         assert session.access_token.get_secret_value() not in caplog.text
-
-    run(tmp_path, body)
-
-
-def test_keep_alive_prevents_the_30_minute_session_expiry(tmp_path: Path) -> None:
-    async def body(h: Harness, stream: QuoteStream, seen: list[Quote]) -> None:
-        await stream.subscribe(["AAPL"])
-        await stream.wait_connects(1)
-
-        async def one_round(seconds: float) -> None:
-            raise asyncio.CancelledError  # stop keep_alive after its first call
-
-        h.clock.advance(timedelta(minutes=26))
-        with pytest.raises(asyncio.CancelledError):
-            await keep_alive(h.rest, clock=h.clock, sleep=one_round)
-        h.clock.advance(timedelta(minutes=5))  # 31 minutes since the stream's port request
-        assert await h.sandbox.expire_idle_streams() == 0
-        assert stream.up and stream.stats.connects == 1
-
-    run(tmp_path, body)
-
-
-def test_without_rest_calls_the_session_expires_and_the_stream_reconnects(
-    tmp_path: Path,
-) -> None:
-    async def body(h: Harness, stream: QuoteStream, seen: list[Quote]) -> None:
-        await stream.subscribe(["AAPL"])
-        await stream.wait_connects(1)
-        h.clock.advance(timedelta(minutes=31))
-        assert await h.sandbox.expire_idle_streams() == 1
-        await stream.wait_connects(2)  # new port request (a REST call), re-auth, resubscribe
-        await push_and_receive(h, stream, seen, 1)
 
     run(tmp_path, body)
 

@@ -202,31 +202,3 @@ def test_malformed_json_is_a_clear_error() -> None:
         p.loads(b'{"accounts": [', "accounts")
     with pytest.raises(QuestradeParseError, match="not valid JSON"):
         p.loads(b"\xff\xfe", "accounts")
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        {"symbolId": 8049, "bidPrice": 150.1, "askPrice": 150.2, "bidSize": 3, "askSize": 4,
-         "lastTradePrice": 150.15, "volume": 10, "delay": 0, "isHalted": False},
-        {"symbolId": 8049, "bidPrice": None, "askPrice": None, "bidSize": None, "isHalted": None},
-        {"symbolId": 8049, "askPrice": 0.1},
-        {"symbolId": 8049, "bidPrice": 150, "delay": True},  # int price, bool delay: slow path
-        {"symbolId": "8049", "bidPrice": "150.1"},  # strings: slow path
-        {"symbolId": 8049, "bidPrice": float("nan")},  # NaN: slow path, which refuses it
-        {"symbolId": 8049, "delay": -1},
-        {"symbolId": 8049, "isHalted": 1},
-    ],
-)  # fmt: skip
-def test_the_fast_quote_decoder_agrees_with_the_table_or_defers_to_it(record: dict) -> None:
-    from quant_agent.questrade.decoding import decode
-    from quant_agent.questrade.errors import QuestradeParseError
-    from quant_agent.questrade.stream import QUOTE_CORE
-
-    fast = p.fast_quote_core(record)
-    try:
-        slow = decode(dict, QUOTE_CORE, record, "q", partial=True)
-    except QuestradeParseError:
-        assert fast is None
-        return
-    assert fast is None or fast == slow

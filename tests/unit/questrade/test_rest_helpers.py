@@ -71,6 +71,7 @@ def test_keep_alive_calls_time_every_25_minutes_of_silence() -> None:
 
     class FakeRest:
         last_request_at: datetime | None = None
+        refresh_due_at: datetime | None = None
 
         async def time(self) -> datetime:
             calls.append(clock.now())
@@ -81,3 +82,26 @@ def test_keep_alive_calls_time_every_25_minutes_of_silence() -> None:
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(keep_alive(rest, clock=clock, sleep=Sleeper(clock, stop_after=3)))
     assert calls == [T0, T0 + timedelta(minutes=25), T0 + timedelta(minutes=50)]
+
+
+def test_keep_alive_also_calls_when_the_access_token_is_due_for_refresh() -> None:
+    clock = SimClock(T0)
+    calls: list[datetime] = []
+
+    class FakeRest:  # a session of 30 minutes, refreshed by the call once due (1 min before)
+        last_request_at: datetime | None = None
+        refresh_due_at: datetime | None = T0 + timedelta(minutes=29)
+
+        async def time(self) -> datetime:
+            calls.append(clock.now())
+            if self.refresh_due_at is not None and clock.now() >= self.refresh_due_at:
+                self.refresh_due_at = clock.now() + timedelta(minutes=29)
+            self.last_request_at = clock.now()
+            return clock.now()
+
+    rest: Any = FakeRest()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(keep_alive(rest, clock=clock, sleep=Sleeper(clock, stop_after=5),
+                               interval=timedelta(minutes=20)))  # fmt: skip
+    minutes = [(c - T0) / timedelta(minutes=1) for c in calls]
+    assert minutes == [0, 20, 29, 49, 58]  # every 20 minutes, and at each refresh due time
