@@ -53,14 +53,15 @@ def _series(base: float, changes: dict[int, float | tuple[float, float, float, f
     return bars
 
 
-def hand_market() -> pd.DataFrame:
+def hand_market(dates: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+    """The market above, on ``dates`` (default: business days from 2024-01-01)."""
     spec = {
         "A": _series(100.0, {126: 130.0, 128: (100.0, 101.0, 99.0, 100.0)}),
         "B": _series(50.0, {126: 60.0, 130: (60.0, 66.5, 59.5, 65.0)}),
         "C": _series(20.0, {126: 22.0, 147: (22.5, 22.5, 20.0, 20.0)}),
         "D": _series(10.0, {128: 10.5, 129: (10.5, 11.6, 9.9, 10.0)}),
     }
-    dates = pd.bdate_range("2024-01-01", periods=DAYS)
+    dates = pd.bdate_range("2024-01-01", periods=DAYS) if dates is None else dates
     rows = [
         {"date": d, "ticker": tk, "open": b[0], "high": b[1], "low": b[2], "close": b[3],
          "volume": 1_000_000}
