@@ -185,14 +185,20 @@ def _plain(value: Any) -> Any:
 
 
 def fills_frame(store: Store) -> pd.DataFrame:
-    """The run's fills as ``date,ticker,side,quantity,price`` (New York session date)."""
+    """The run's fills as ``date,ticker,side,quantity,price`` (New York session date).
+
+    Fills at one instant (a day's open quotes) are listed in the order their orders were
+    made (protective children and exits before the day's entries, entries in the scan's
+    order), not in the venue's ticker order: the reference strategy's order."""
     from sqlalchemy import select
 
     from quant_agent.storage import tables
 
-    f = tables.fills
-    stmt = select(f.c.filled_at, f.c.ticker, f.c.side, f.c.quantity, f.c.price).order_by(
-        f.c.filled_at, f.c.id
+    f, o = tables.fills, tables.orders
+    stmt = (
+        select(f.c.filled_at, f.c.ticker, f.c.side, f.c.quantity, f.c.price)
+        .join(o, o.c.client_order_id == f.c.client_order_id)
+        .order_by(f.c.filled_at, o.c.id, f.c.id)
     )
     with store.unit_of_work() as uow:
         rows = list(uow.connection.execute(stmt))
