@@ -9,14 +9,18 @@ exchange calendar) and on a year of 12 real tickers (2015-07..2016-06)."""
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from quant_agent.backtest import core_fills, run_backtest
 from quant_agent.backtest_preset import Market, preset_config, run_preset
+from quant_agent.cli import app
 from quant_agent.market.calendar import get_calendar
 from quant_agent.market.source import load_history
 from quant_agent.testkit.hand_market import DAYS, FINAL_EQUITY, expected_rows, hand_market
@@ -41,14 +45,27 @@ def fast_rows(bars: pd.DataFrame) -> tuple[list[tuple[str, ...]], float]:
     return [tuple(str(v) for v in f.row()) for f in result.fills], result.final_equity
 
 
-def test_the_core_path_fills_the_hand_market_like_the_preset(tmp_path: Path) -> None:
+def test_the_cli_core_engine_fills_the_hand_market_like_the_preset(tmp_path: Path) -> None:
     sessions = get_calendar("NYSE").trading_days(date(2023, 6, 1), date(2024, 6, 1))[:DAYS]
     dates = pd.DatetimeIndex(sessions)
     bars = hand_market(dates)
-    core, equity = core_run(bars, tmp_path, 120)
+    bars.to_parquet(tmp_path / "bars.parquet")
+    out = tmp_path / "fills.csv"
+    result = CliRunner().invoke(app, [
+        "backtest", "--preset", "momentum-top3", "--engine", "core", "--data",
+        str(tmp_path / "bars.parquet"), "--start", f"{dates[120]:%Y-%m-%d}", "--json",
+        "--fills-out", str(out), "--out-dir", str(tmp_path / "runs"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (tmp_path / "runs" / f"{summary['run_id']}.db").exists()
+    with out.open() as fh:
+        core = [tuple(r) for r in csv.reader(fh)][1:]
     fast, fast_equity = fast_rows(bars)
     assert core == fast == [tuple(str(v) for v in r) for r in expected_rows(dates)]
-    assert equity == pytest.approx(fast_equity, abs=0.005) and equity == pytest.approx(FINAL_EQUITY)
+    assert summary["trades"] == 5
+    assert summary["final_equity"] == pytest.approx(fast_equity, abs=0.005)
+    assert summary["final_equity"] == pytest.approx(FINAL_EQUITY)
 
 
 @pytest.mark.shared_data

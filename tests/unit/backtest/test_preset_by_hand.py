@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -54,9 +55,13 @@ def test_the_cli_preset_writes_json_and_the_fill_csv(tmp_path: Path) -> None:
     bars.to_parquet(data)
     fills = tmp_path / "fills.csv"
     result = CliRunner().invoke(app, ["backtest", "--preset", "momentum-top3", "--data",
-                                      str(data), "--json", "--fills-out", str(fills)])  # fmt: skip
+                                      str(data), "--json", "--fills-out", str(fills),
+                                      "--out-dir", str(tmp_path / "runs")])  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
+    assert summary["run_id"] == "bt-20240101-1"  # stored under a run id, not in live tables
+    with sqlite3.connect(tmp_path / "runs" / "bt-20240101-1.db") as db:
+        assert db.execute("SELECT count(*) FROM preset_fills").fetchone() == (len(EXPECTED),)
     assert summary["trades"] == 5 and summary["bars"] == 4 * DAYS
     assert summary["final_equity"] == pytest.approx(FINAL_EQUITY)
     assert summary["wall_seconds"] >= 0
