@@ -13,9 +13,11 @@ high quote, so when a bar touches both, the stop wins; a gap through a stop or t
 fills at the 09:30 open quote.
 
 Storage: one SQLite file per run, ``<out_dir>/<run_id>.db`` (default ``var/backtests``),
-with the full live schema (migrations applied). Results never mix with the live tables,
-a run can be inspected with the usual tools (``report``, ``status`` via ``--config`` with
-that URL) and deleted as one file; no run-id column leaks into the live schema.
+with the full live schema (migrations applied). The run works on an in-memory copy that is
+written to the file at the end (SQLite's online backup API), also when the run fails.
+Results never mix with the live tables, a run can be inspected with the usual tools
+(``report``, ``status`` via ``--config`` with that URL) and deleted as one file; no run-id
+column leaks into the live schema.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import event
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import SimClock
@@ -41,6 +42,7 @@ from quant_agent.live_performance import LivePerformanceTracker, benchmark_close
 from quant_agent.market.calendar import get_calendar
 from quant_agent.market.history import HistoryStore
 from quant_agent.runner import Runner, Step, Summary
+from quant_agent.storage.engine import copy_to_file, memory_engine
 from quant_agent.storage.store import Store
 
 DEFAULT_DIR = Path("var/backtests")
@@ -99,25 +101,22 @@ def new_run_id(clock_day: date, existing: set[str]) -> str:
 
 
 def open_run_store(out_dir: Path, run_id: str) -> tuple[Store, Path]:
-    """A fresh SQLite store for the run, durability off (a lost run is simply re-run)."""
+    """A fresh in-memory store for the run (the full live schema) and the file it is
+    copied to at the end (``save_run_store``): no disk I/O per step."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", run_id):
         raise ValueError(f"bad run id {run_id!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{run_id}.db"
     if path.exists():
         raise FileExistsError(f"backtest run {run_id} already exists: {path}")
-    store = Store.open(f"sqlite:///{path}", upgrade=False)
-
-    @event.listens_for(store.engine, "connect")
-    def _fast(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.execute("PRAGMA journal_mode=MEMORY")
-        cursor.close()
-
-    store.engine.dispose()
+    store = Store(memory_engine())
     store.upgrade()
     return store, path
+
+
+def save_run_store(store: Store, path: Path) -> Path:
+    """Write the run's working store to its file (SQLite's online backup API)."""
+    return copy_to_file(store.engine, path)
 
 
 def window_days(history: HistoryStore, window: tuple[date, date]) -> list[date]:
@@ -151,6 +150,7 @@ def run_backtest(
                         days, report)  # fmt: skip
     finally:
         if own:
+            save_run_store(store, path)  # a failed run is kept too, for inspection
             store.close()
 
 

@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from quant_agent.bracket_anchor import Reanchor
 from quant_agent.brokers.base import Broker, BrokerOrder, OrderRequest
 from quant_agent.brokers.hours import order_window
 from quant_agent.brokers.paper import CalendarFor, default_calendar_for
@@ -51,7 +52,6 @@ from quant_agent.core.events import (
 )
 from quant_agent.core.ids import ClientOrderId
 from quant_agent.core.order import Order
-from quant_agent.bracket_anchor import Reanchor
 from quant_agent.order_brackets import CancelOrder, ResizeOrder, SubmitOrder, plan_bracket
 from quant_agent.order_creation import Bracket, OrderCreation
 from quant_agent.storage.store import Store

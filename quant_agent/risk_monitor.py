@@ -249,8 +249,9 @@ class RiskMonitor:
             MaxPositionPctRule(trading.max_position_pct),
             SectorExposureRule(risk.max_sector_exposure_pct),
             CorrelationRule(risk.max_correlation, returns),
-            BuyingPowerRule(risk.min_buying_power_pct,
-                            count_commission=risk.reserve_basis == "conservative"),
+            BuyingPowerRule(
+                risk.min_buying_power_pct, count_commission=risk.reserve_basis == "conservative"
+            ),
         )
         with store.unit_of_work() as uow:
             saved = uow.system_state.get(STATE_KEY)
