@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -36,6 +36,7 @@ import pandas as pd
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import SimClock
+from quant_agent.core.market import Bar
 from quant_agent.core.records import TradeRecord
 from quant_agent.daily_report import build_report, write_report
 from quant_agent.live_performance import LivePerformanceTracker, benchmark_closes
@@ -128,10 +129,12 @@ def run_backtest(
     config: LiveTradingConfig, history: HistoryStore, window: tuple[date, date], *,
     out_dir: Path = DEFAULT_DIR, run_id: str | None = None, store: Store | None = None,
     progress: Progress | None = None, report: Path | None = None,
+    intraday: Mapping[date, Sequence[Bar]] | None = None,
 ) -> BacktestResult:  # fmt: skip
     """Backtest ``window`` through the core; results in the run's own store.
 
-    ``store`` (tests: the PostgreSQL fixture) replaces the per-run SQLite file.
+    ``store`` (tests: the PostgreSQL fixture) replaces the per-run SQLite file. Sessions
+    with ``intraday`` bars replay them (intraday mode) instead of the daily bar's quotes.
     """
     days = window_days(history, window)
     if not days:
@@ -144,7 +147,7 @@ def run_backtest(
         store, path = open_run_store(out_dir, run_id)
     try:
         runner = BacktestRunner(config, store, history, window, progress=progress,
-                                days=len(days))  # fmt: skip
+                                days=len(days), intraday=intraday)  # fmt: skip
         summary = asyncio.run(runner.run())
         return _results(config, store, history, runner, summary, run_id, path, window,
                         days, report)  # fmt: skip

@@ -37,6 +37,7 @@ class BacktestRequest:
     out_dir: Path = Path("var/backtests")
     progress: bool = True
     engine: str = "fast"  # --preset only: fast (the vectorised module) or core
+    intraday: Path | None = None  # core path: intraday bars (intraday mode)
 
 
 def _progress_bar(console: Console, enabled: bool) -> Progress:
@@ -79,6 +80,11 @@ def _core(
     history = history if history is not None else load_history(data)
     start = request.start or config.runner.replay_start
     end = request.end or config.runner.replay_end
+    intraday = None
+    if request.intraday is not None:
+        from quant_agent.market.intraday import load_intraday
+
+        intraday = load_intraday(request.intraday)
     with _progress_bar(err, request.progress and not request.as_json) as bar:
         task = bar.add_task("days", total=None)
 
@@ -86,7 +92,7 @@ def _core(
             bar.update(task, completed=done, total=total)
 
         result = run_backtest(config, history, (start, end), out_dir=request.out_dir,
-                              progress=advance, report=None)  # fmt: skip
+                              progress=advance, report=None, intraday=intraday)  # fmt: skip
     report = request.report or request.out_dir / f"{result.run_id}.html"
     result.report = _write_core_report(config, result, report)
     if request.fills_out is not None:
@@ -129,6 +135,8 @@ def _preset(config: LiveTradingConfig, request: BacktestRequest, err: Console) -
         raise ValueError(f"unknown preset {request.preset!r} (known: {PRESET_NAME})")
     if request.engine == "core":
         return _preset_core(config, request, err)
+    if request.intraday is not None:
+        raise ValueError("--intraday runs through the core: add --engine core")
     if request.engine != "fast":
         raise ValueError(f"unknown engine {request.engine!r} (fast or core)")
     path = request.data or config.data.daily_path
@@ -184,7 +192,8 @@ def _preset_core(
     end = request.end or history.dates[-1].date()
     window = BacktestRequest(start=start, end=end, fills_out=request.fills_out,
                              report=request.report, out_dir=request.out_dir,
-                             progress=request.progress, as_json=request.as_json)  # fmt: skip
+                             progress=request.progress, as_json=request.as_json,
+                             intraday=request.intraday)  # fmt: skip
     summary = _core(core, window, err, history)
     trades = summary["summary"]["fills"] - summary["summary"]["trades"]
     return {"preset": PRESET_NAME, "engine": "core", **summary, "trades": trades}

@@ -79,3 +79,33 @@ def test_the_core_path_fills_a_real_year_like_the_preset(shared_data: Path, tmp_
     assert len(fast) >= 30  # a meaningful comparison: stops, targets, max holds, re-entries
     assert core == fast
     assert equity == pytest.approx(fast_equity, abs=0.005)
+
+
+def test_intraday_mode_takes_the_exits_from_the_intraday_path(tmp_path: Path) -> None:
+    """Session 129: D's daily bar touches its stop (9.98) and its target (11.55), and the
+    daily rule says the stop wins; its intraday bars show the target first (10:00 at 11.60,
+    the low only at 11:00), so intraday mode sells at the target."""
+    sessions = get_calendar("NYSE").trading_days(date(2023, 6, 1), date(2024, 6, 1))[:DAYS]
+    dates = pd.DatetimeIndex(sessions)
+    bars = hand_market(dates)
+    day = dates[129]
+    paths = {"A": [100.0] * 4, "B": [60.0] * 4, "C": [22.0] * 4, "D": [10.5, 11.6, 9.9, 10.0]}
+    times = ["09:31", "10:00", "11:00", "15:59"]
+    rows = [{"ts": pd.Timestamp(f"{day:%Y-%m-%d} {at}"), "ticker": tk, "open": p, "high": p,
+             "low": p, "close": p, "volume": 1000}
+            for tk, path in paths.items() for at, p in zip(times, path, strict=True)]  # fmt: skip
+    pd.DataFrame(rows).to_parquet(tmp_path / "intraday.parquet")
+    bars.to_parquet(tmp_path / "bars.parquet")
+    out = tmp_path / "fills.csv"
+    result = CliRunner().invoke(app, [
+        "backtest", "--preset", "momentum-top3", "--engine", "core", "--data",
+        str(tmp_path / "bars.parquet"), "--start", f"{dates[120]:%Y-%m-%d}",
+        "--end", f"{day:%Y-%m-%d}", "--intraday", str(tmp_path / "intraday.parquet"),
+        "--json", "--fills-out", str(out), "--out-dir", str(tmp_path / "runs"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with out.open() as fh:
+        fills = [tuple(r) for r in csv.reader(fh)][1:]
+    daily = [tuple(str(v) for v in r) for r in expected_rows(dates)][:6]
+    assert fills[:5] == daily[:5]  # the same until D's exit
+    assert fills[5] == (f"{day:%Y-%m-%d}", "D", "SELL", "3100", "11.55")  # not the stop 9.98
