@@ -27,13 +27,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from quant_agent.backtest_fills import fills_frame
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import SimClock
 from quant_agent.core.market import Bar
@@ -187,35 +186,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def fills_frame(store: Store) -> pd.DataFrame:
-    """The run's fills as ``date,ticker,side,quantity,price`` (New York session date).
-
-    Fills at one instant (a day's open quotes) are listed in the order their orders were
-    made (protective children and exits before the day's entries, entries in the scan's
-    order), not in the venue's ticker order: the reference strategy's order."""
-    from sqlalchemy import select
-
-    from quant_agent.storage import tables
-
-    f, o = tables.fills, tables.orders
-    stmt = (
-        select(f.c.filled_at, f.c.ticker, f.c.side, f.c.quantity, f.c.price)
-        .join(o, o.c.client_order_id == f.c.client_order_id)
-        .order_by(f.c.filled_at, o.c.id, f.c.id)
-    )
-    with store.unit_of_work() as uow:
-        rows = list(uow.connection.execute(stmt))
-    ny = ZoneInfo("America/New_York")
-    return pd.DataFrame(
-        [(r.filled_at.astimezone(ny).date().isoformat(), str(r.ticker), str(r.side).upper(),
-          int(r.quantity), f"{Decimal(r.price):.2f}") for r in rows],
-        columns=["date", "ticker", "side", "quantity", "price"],
-    )  # fmt: skip
-
-
-def core_fills(url: str) -> pd.DataFrame:
+def core_fills(url: str, order: str = "time") -> pd.DataFrame:
     store = Store.open(url, upgrade=False)
     try:
-        return fills_frame(store)
+        return fills_frame(store, order)
     finally:
         store.close()

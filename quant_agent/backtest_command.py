@@ -38,6 +38,7 @@ class BacktestRequest:
     progress: bool = True
     engine: str = "fast"  # --preset only: fast (the vectorised module) or core
     intraday: Path | None = None  # core path: intraday bars (intraday mode)
+    fill_order: str = "time"  # --fills-out: time, or reference (backtest_fills)
 
 
 def _progress_bar(console: Console, enabled: bool) -> Progress:
@@ -96,7 +97,7 @@ def _core(
     report = request.report or request.out_dir / f"{result.run_id}.html"
     result.report = _write_core_report(config, result, report)
     if request.fills_out is not None:
-        _write_core_fills(result.db_path, request.fills_out)
+        _write_core_fills(result.db_path, request.fills_out, request.fill_order)
     summary = result.as_dict()
     summary["final_equity"] = float(result.summary.equity)
     return summary
@@ -123,10 +124,10 @@ def _write_core_report(config: LiveTradingConfig, result: Any, path: Path) -> Pa
         store.close()
 
 
-def _write_core_fills(db_path: Path, out: Path) -> Path:
+def _write_core_fills(db_path: Path, out: Path, order: str) -> Path:
     from quant_agent.backtest import core_fills
 
-    core_fills(f"sqlite:///{db_path}").to_csv(out, index=False)
+    core_fills(f"sqlite:///{db_path}", order).to_csv(out, index=False)
     return out
 
 
@@ -193,7 +194,7 @@ def _preset_core(
     window = BacktestRequest(start=start, end=end, fills_out=request.fills_out,
                              report=request.report, out_dir=request.out_dir,
                              progress=request.progress, as_json=request.as_json,
-                             intraday=request.intraday)  # fmt: skip
+                             intraday=request.intraday, fill_order="reference")  # fmt: skip
     summary = _core(core, window, err, history)
     trades = summary["summary"]["fills"] - summary["summary"]["trades"]
     return {"preset": PRESET_NAME, "engine": "core", **summary, "trades": trades}

@@ -36,7 +36,7 @@ def core_run(bars: pd.DataFrame, folder: Path, first: int) -> tuple[list[tuple[s
     days = history.dates
     result = run_backtest(config, history, (days[first].date(), days[-1].date()),
                           out_dir=folder / "runs")  # fmt: skip
-    rows = core_fills(f"sqlite:///{result.db_path}").itertuples(index=False)
+    rows = core_fills(f"sqlite:///{result.db_path}", "reference").itertuples(index=False)
     return [tuple(str(v) for v in r) for r in rows], float(result.summary.equity)
 
 
