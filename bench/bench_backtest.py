@@ -86,7 +86,8 @@ def bench_market(name: str, data: Path, folder: Path, run_bt: bool) -> None:
     print(f"== {name}: {data}")
     fills = folder / f"{name}-qa.csv"
     wall, rss, out = child([CLI, "backtest", "--preset", "momentum-top3", "--data", str(data),
-                            "--json", "--fills-out", str(fills)])  # fmt: skip
+                            "--json", "--fills-out", str(fills), "--out-dir",
+                            str(folder / "runs")])  # fmt: skip
     summary = json.loads(out)
     bars = summary["bars"]
     print(f"   quant-agent: whole process {wall:.2f} s ({summary['wall_seconds']:.2f} s inside),"
