@@ -189,6 +189,8 @@ def _preset_core(
             "universe_path": str(request.universe) if request.universe else None}  # fmt: skip
     core = preset_config({"data": data})
     history = _history(core)
+    if len(history.dates) < 2:
+        raise ValueError("the core engine needs at least two sessions of daily bars")
     start = request.start or history.dates[1].date()  # the first scan needs one session
     end = request.end or history.dates[-1].date()
     window = BacktestRequest(start=start, end=end, fills_out=request.fills_out,
