@@ -196,7 +196,8 @@ def _preset_core(
     window = BacktestRequest(start=start, end=end, fills_out=request.fills_out,
                              report=request.report, out_dir=request.out_dir,
                              progress=request.progress, as_json=request.as_json,
-                             intraday=request.intraday, fill_order="reference")  # fmt: skip
+                             intraday=request.intraday,
+                             fill_order="time" if request.intraday else "reference")  # fmt: skip
     summary = _core(core, window, err, history)
     trades = summary["summary"]["fills"] - summary["summary"]["trades"]
     return {"preset": PRESET_NAME, "engine": "core", **summary, "trades": trades}
