@@ -13,34 +13,36 @@ high quote, so when a bar touches both, the stop wins; a gap through a stop or t
 fills at the 09:30 open quote.
 
 Storage: one SQLite file per run, ``<out_dir>/<run_id>.db`` (default ``var/backtests``),
-with the full live schema (migrations applied). Results never mix with the live tables,
-a run can be inspected with the usual tools (``report``, ``status`` via ``--config`` with
-that URL) and deleted as one file; no run-id column leaks into the live schema.
+with the full live schema (migrations applied). The run works on an in-memory copy that is
+written to the file at the end (SQLite's online backup API), also when the run fails.
+Results never mix with the live tables, a run can be inspected with the usual tools
+(``report``, ``status`` via ``--config`` with that URL) and deleted as one file; no run-id
+column leaks into the live schema.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import event
 
+from quant_agent.backtest_fills import fills_frame
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import SimClock
+from quant_agent.core.market import Bar
 from quant_agent.core.records import TradeRecord
 from quant_agent.daily_report import build_report, write_report
 from quant_agent.live_performance import LivePerformanceTracker, benchmark_closes
 from quant_agent.market.calendar import get_calendar
 from quant_agent.market.history import HistoryStore
 from quant_agent.runner import Runner, Step, Summary
+from quant_agent.storage.engine import copy_to_file, memory_engine
 from quant_agent.storage.store import Store
 
 DEFAULT_DIR = Path("var/backtests")
@@ -99,25 +101,22 @@ def new_run_id(clock_day: date, existing: set[str]) -> str:
 
 
 def open_run_store(out_dir: Path, run_id: str) -> tuple[Store, Path]:
-    """A fresh SQLite store for the run, durability off (a lost run is simply re-run)."""
+    """A fresh in-memory store for the run (the full live schema) and the file it is
+    copied to at the end (``save_run_store``): no disk I/O per step."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", run_id):
         raise ValueError(f"bad run id {run_id!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{run_id}.db"
     if path.exists():
         raise FileExistsError(f"backtest run {run_id} already exists: {path}")
-    store = Store.open(f"sqlite:///{path}", upgrade=False)
-
-    @event.listens_for(store.engine, "connect")
-    def _fast(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.execute("PRAGMA journal_mode=MEMORY")
-        cursor.close()
-
-    store.engine.dispose()
+    store = Store(memory_engine())
     store.upgrade()
     return store, path
+
+
+def save_run_store(store: Store, path: Path) -> Path:
+    """Write the run's working store to its file (SQLite's online backup API)."""
+    return copy_to_file(store.engine, path)
 
 
 def window_days(history: HistoryStore, window: tuple[date, date]) -> list[date]:
@@ -129,10 +128,12 @@ def run_backtest(
     config: LiveTradingConfig, history: HistoryStore, window: tuple[date, date], *,
     out_dir: Path = DEFAULT_DIR, run_id: str | None = None, store: Store | None = None,
     progress: Progress | None = None, report: Path | None = None,
+    intraday: Mapping[date, Sequence[Bar]] | None = None,
 ) -> BacktestResult:  # fmt: skip
     """Backtest ``window`` through the core; results in the run's own store.
 
-    ``store`` (tests: the PostgreSQL fixture) replaces the per-run SQLite file.
+    ``store`` (tests: the PostgreSQL fixture) replaces the per-run SQLite file. Sessions
+    with ``intraday`` bars replay them (intraday mode) instead of the daily bar's quotes.
     """
     days = window_days(history, window)
     if not days:
@@ -145,12 +146,13 @@ def run_backtest(
         store, path = open_run_store(out_dir, run_id)
     try:
         runner = BacktestRunner(config, store, history, window, progress=progress,
-                                days=len(days))  # fmt: skip
+                                days=len(days), intraday=intraday)  # fmt: skip
         summary = asyncio.run(runner.run())
         return _results(config, store, history, runner, summary, run_id, path, window,
                         days, report)  # fmt: skip
     finally:
         if own:
+            save_run_store(store, path)  # a failed run is kept too, for inspection
             store.close()
 
 
@@ -184,29 +186,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def fills_frame(store: Store) -> pd.DataFrame:
-    """The run's fills as ``date,ticker,side,quantity,price`` (New York session date)."""
-    from sqlalchemy import select
-
-    from quant_agent.storage import tables
-
-    f = tables.fills
-    stmt = select(f.c.filled_at, f.c.ticker, f.c.side, f.c.quantity, f.c.price).order_by(
-        f.c.filled_at, f.c.id
-    )
-    with store.unit_of_work() as uow:
-        rows = list(uow.connection.execute(stmt))
-    ny = ZoneInfo("America/New_York")
-    return pd.DataFrame(
-        [(r.filled_at.astimezone(ny).date().isoformat(), str(r.ticker), str(r.side).upper(),
-          int(r.quantity), f"{Decimal(r.price):.2f}") for r in rows],
-        columns=["date", "ticker", "side", "quantity", "price"],
-    )  # fmt: skip
-
-
-def core_fills(url: str) -> pd.DataFrame:
+def core_fills(url: str, order: str = "time") -> pd.DataFrame:
     store = Store.open(url, upgrade=False)
     try:
-        return fills_frame(store)
+        return fills_frame(store, order)
     finally:
         store.close()

@@ -36,6 +36,9 @@ class BacktestRequest:
     report: Path | None = None
     out_dir: Path = Path("var/backtests")
     progress: bool = True
+    engine: str = "fast"  # --preset only: fast (the vectorised module) or core
+    intraday: Path | None = None  # core path: intraday bars (intraday mode)
+    fill_order: str = "time"  # --fills-out: time, or reference (backtest_fills)
 
 
 def _progress_bar(console: Console, enabled: bool) -> Progress:
@@ -65,17 +68,24 @@ def run_backtest_command(
     return summary
 
 
-def _core(config: LiveTradingConfig, request: BacktestRequest, err: Console) -> dict[str, Any]:
-    from quant_agent.backtest import run_backtest  # the whole core: not for --preset
+def _core(
+    config: LiveTradingConfig, request: BacktestRequest, err: Console, history: Any = None
+) -> dict[str, Any]:
+    from quant_agent.backtest import run_backtest  # the whole core
     from quant_agent.market.source import load_history
 
     data = config.data
     if request.data is not None:
         data = data.model_copy(update={"source": "files", "daily_path": request.data,
                                        "universe_path": request.universe})  # fmt: skip
-    history = load_history(data)
+    history = history if history is not None else load_history(data)
     start = request.start or config.runner.replay_start
     end = request.end or config.runner.replay_end
+    intraday = None
+    if request.intraday is not None:
+        from quant_agent.market.intraday import load_intraday
+
+        intraday = load_intraday(request.intraday)
     with _progress_bar(err, request.progress and not request.as_json) as bar:
         task = bar.add_task("days", total=None)
 
@@ -83,11 +93,11 @@ def _core(config: LiveTradingConfig, request: BacktestRequest, err: Console) -> 
             bar.update(task, completed=done, total=total)
 
         result = run_backtest(config, history, (start, end), out_dir=request.out_dir,
-                              progress=advance, report=None)  # fmt: skip
+                              progress=advance, report=None, intraday=intraday)  # fmt: skip
     report = request.report or request.out_dir / f"{result.run_id}.html"
     result.report = _write_core_report(config, result, report)
     if request.fills_out is not None:
-        _write_core_fills(result.db_path, request.fills_out)
+        _write_core_fills(result.db_path, request.fills_out, request.fill_order)
     summary = result.as_dict()
     summary["final_equity"] = float(result.summary.equity)
     return summary
@@ -114,16 +124,22 @@ def _write_core_report(config: LiveTradingConfig, result: Any, path: Path) -> Pa
         store.close()
 
 
-def _write_core_fills(db_path: Path, out: Path) -> Path:
+def _write_core_fills(db_path: Path, out: Path, order: str) -> Path:
     from quant_agent.backtest import core_fills
 
-    core_fills(f"sqlite:///{db_path}").to_csv(out, index=False)
+    core_fills(f"sqlite:///{db_path}", order).to_csv(out, index=False)
     return out
 
 
 def _preset(config: LiveTradingConfig, request: BacktestRequest, err: Console) -> dict[str, Any]:
     if request.preset != PRESET_NAME:
         raise ValueError(f"unknown preset {request.preset!r} (known: {PRESET_NAME})")
+    if request.engine == "core":
+        return _preset_core(config, request, err)
+    if request.intraday is not None:
+        raise ValueError("--intraday runs through the core: add --engine core")
+    if request.engine != "fast":
+        raise ValueError(f"unknown engine {request.engine!r} (fast or core)")
     path = request.data or config.data.daily_path
     if path is None:
         raise ValueError("--preset needs daily bars: --data PATH (or data.daily_path)")
@@ -147,8 +163,47 @@ def _preset(config: LiveTradingConfig, request: BacktestRequest, err: Console) -
         from quant_agent.backtest_report import write_preset_report
 
         write_preset_report(result, request.report, PRESET_NAME)
-    return {"preset": PRESET_NAME, "trades": result.trades,
-            "final_equity": round(result.final_equity, 2), "bars": result.bars,
-            "days": result.days, "fills": len(result.fills),
-            "first_date": market.dates[0] if market.dates else None,
-            "last_date": market.dates[-1] if market.dates else None}  # fmt: skip
+    summary = {"preset": PRESET_NAME, "engine": "fast", "trades": result.trades,
+               "final_equity": round(result.final_equity, 2), "bars": result.bars,
+               "days": result.days, "fills": len(result.fills),
+               "first_date": market.dates[0] if market.dates else None,
+               "last_date": market.dates[-1] if market.dates else None}  # fmt: skip
+    if market.dates:
+        from quant_agent.backtest_preset_store import store_preset_run
+
+        run_id, db = store_preset_run(result, summary, request.out_dir, market.dates[0])
+        summary |= {"run_id": run_id, "db": str(db)}
+    return summary
+
+
+def _preset_core(
+    config: LiveTradingConfig, request: BacktestRequest, err: Console
+) -> dict[str, Any]:
+    """The preset through the live core: ``preset_config`` on the request's data."""
+    from quant_agent.backtest_preset import preset_config
+
+    path = request.data or config.data.daily_path
+    if path is None:
+        raise ValueError("--preset needs daily bars: --data PATH (or data.daily_path)")
+    data = {"source": "files", "daily_path": str(path),
+            "universe_path": str(request.universe) if request.universe else None}  # fmt: skip
+    core = preset_config({"data": data})
+    history = _history(core)
+    if len(history.dates) < 2:
+        raise ValueError("the core engine needs at least two sessions of daily bars")
+    start = request.start or history.dates[1].date()  # the first scan needs one session
+    end = request.end or history.dates[-1].date()
+    window = BacktestRequest(start=start, end=end, fills_out=request.fills_out,
+                             report=request.report, out_dir=request.out_dir,
+                             progress=request.progress, as_json=request.as_json,
+                             intraday=request.intraday,
+                             fill_order="time" if request.intraday else "reference")  # fmt: skip
+    summary = _core(core, window, err, history)
+    trades = summary["summary"]["fills"] - summary["summary"]["trades"]
+    return {"preset": PRESET_NAME, "engine": "core", **summary, "trades": trades}
+
+
+def _history(config: LiveTradingConfig) -> Any:
+    from quant_agent.market.source import load_history
+
+    return load_history(config.data)

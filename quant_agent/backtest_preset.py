@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from quant_agent.config import LiveTradingConfig
+
 PRESET_NAME = "momentum-top3"
 PRESET: dict[str, Any] = {
     "trading": {"max_positions": 3, "max_position_pct": 40, "commission_per_trade": 1.0},
@@ -37,6 +39,30 @@ PRESET: dict[str, Any] = {
                    "sizing": "fixed_fraction", "fixed_fraction_pct": 40,
                    "cap_includes_commission": False},
 }  # fmt: skip
+# What the live core needs besides the decision to trade the preset (backtest.run_backtest):
+# the reference's open/session/close day (premarket scan only, next-open market entries,
+# the touch fill model for stops/targets, brackets anchored on the entry's fill, max hold
+# 20 sessions) and none of the live guards the reference does not have.
+CORE: dict[str, Any] = {
+    "trading": {"slippage_pct": 0, "max_hold_days": 20},
+    "risk": {"reserve_basis": "plan", "max_daily_loss_pct": 100, "halt_on_loss_limit": False,
+             "max_sector_exposure_pct": 100, "max_correlation": 1},
+    "signals": {"min_price": 0, "min_dollar_volume": 0, "exit_score_threshold": 0},
+    "schedule": {"market_hours_scan": "off"},
+    "paper": {"fill_model": "touch"},
+    "trade_plan": {"anchor": "fill"},
+    "runner": {"snapshot_minutes": 1440, "close_report": "off"},
+}  # fmt: skip
+
+
+def preset_config(base: dict[str, Any] | None = None) -> LiveTradingConfig:
+    """The live configuration that runs ``momentum-top3`` through the core (on ``base``,
+    e.g. its ``data`` section)."""
+    tree: dict[str, Any] = dict(base or {})
+    for layer in (PRESET, CORE):
+        for section, values in layer.items():
+            tree[section] = {**tree.get(section, {}), **values}
+    return LiveTradingConfig.model_validate(tree)
 
 
 @dataclass(frozen=True, slots=True)

@@ -496,6 +496,12 @@ def backtest_cmd(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     out_dir: Annotated[Path, typer.Option(help="Folder of the runs' stores.")] = DEFAULT_RUNS,
+    engine: Annotated[
+        str, typer.Option(help="--preset only: fast (vectorised) or core (the live core).")
+    ] = "fast",
+    intraday: Annotated[
+        Path | None, typer.Option(help="Intraday bars (ts,ticker,OHLCV): exits from them.")
+    ] = None,
     config_path: ConfigOption = None,
 ) -> None:
     """Backtest daily bars through the live core (or the reference preset) and summarise.
@@ -511,6 +517,7 @@ def backtest_cmd(
             start=date.fromisoformat(start) if start else None,
             end=date.fromisoformat(end) if end else None, data=data, universe=universe,
             preset=preset, as_json=as_json, fills_out=fills_out, report=report, out_dir=out_dir,
+            engine=engine, intraday=intraday,
         )  # fmt: skip
         run_backtest_command(config, request, console, err)
     except (ConfigError, DataValidationError, ValueError, FileExistsError) as exc:

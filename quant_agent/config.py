@@ -72,6 +72,10 @@ class RiskConfig(Section):
     max_correlation: float = Field(default=0.7, ge=0, le=1)
     min_buying_power_pct: float = Field(default=20.0, ge=0, lt=100)
     halt_on_loss_limit: bool = True
+    # the buying-power reserve gate: conservative (a pending market entry at its target
+    # price, the new entry's commission counted) or plan (pending entries at the plan's
+    # entry price plus commission, the new one without: the trade plan's own sizing rule)
+    reserve_basis: Literal["conservative", "plan"] = "conservative"
 
 
 def _parse_hhmm(value: object) -> object:
@@ -90,11 +94,11 @@ def _parse_hhmm(value: object) -> object:
 
 class ScheduleConfig(Section):
     premarket_scan: time = time(9, 0)
-    market_hours_scan: time = time(10, 0)
+    market_hours_scan: time | None = time(10, 0)  # "off": premarket scans only
     timezone: str = "America/New_York"
 
     _times = field_validator("premarket_scan", "market_hours_scan", mode="before")(
-        lambda value: _parse_hhmm(value)
+        lambda value: None if value in ("off", None, False) else _parse_hhmm(value)
     )
 
     @field_validator("timezone")
@@ -110,8 +114,8 @@ class ScheduleConfig(Section):
         return value
 
     @field_serializer("premarket_scan", "market_hours_scan")
-    def _hhmm(self, value: time) -> str:
-        return value.strftime("%H:%M")
+    def _hhmm(self, value: time | None) -> str:
+        return "off" if value is None else value.strftime("%H:%M")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -186,6 +190,9 @@ class TradePlanConfig(Section):
     risk_per_trade_pct: float = Field(default=1.0, gt=0, le=100)
     fixed_fraction_pct: Percent = 40.0
     cap_includes_commission: bool = True
+    # signal: the bracket keeps the plan's stop/target; fill: re-priced from the entry's fill
+    # (percent stop and target only; the reference strategy's rule)
+    anchor: Literal["signal", "fill"] = "signal"
 
 
 AlertLevel = Literal["INFO", "WARNING", "CRITICAL"]
@@ -322,6 +329,9 @@ class PaperConfig(Section):
     """Paper venue: fill behaviour of the simulated broker."""
 
     partial_fills: bool = False  # fill at most the quoted size per quote
+    # quote: fill at the quote; touch: a stop/limit crossed between two quotes of a session
+    # fills at its own price (daily-bar backtests: a stop touched by the low at the stop)
+    fill_model: Literal["quote", "touch"] = "quote"
 
 
 class RunnerConfig(Section):

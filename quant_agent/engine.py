@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from quant_agent.bracket_anchor import fill_anchored
 from quant_agent.brokers.base import Broker, OrderRequest
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import LiveTradingConfig
@@ -91,7 +92,8 @@ def build_engine(
     broker = PaperBroker.from_config(store, clock, config.trading, config.paper)
     inner: Any = venue if venue is not None else broker
     venue = HookedBroker(inner, crash) if crash is not no_crash else inner
-    kwargs: dict[str, Any] = {"config": config.orders, "bus": bus}
+    kwargs: dict[str, Any] = {"config": config.orders, "bus": bus,
+                              "reanchor": fill_anchored(config.trade_plan)}  # fmt: skip
     if sleep is not None:
         kwargs["sleep"] = sleep
     orders = OrderManager(store, venue, clock, **kwargs)
@@ -101,7 +103,8 @@ def build_engine(
                        returns=returns_provider(history, clock), bus=bus)  # fmt: skip
     executor = TradeExecutor(broker=venue, clock=clock, orders=orders, positions=positions,
                              risk=risk, trading=config.trading, signals=config.signals,
-                             sector_of=sector_of, bus=bus, crash=crash)  # fmt: skip
+                             sector_of=sector_of, bus=bus, crash=crash,
+                             pending_at_plan=config.risk.reserve_basis == "plan")  # fmt: skip
     generator = LiveSignalGenerator(
         clock=clock, history=history, store=store, calendar=calendar, signals=config.signals,
         filters=config.filters, trade_plan=config.trade_plan, trading=config.trading,

@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from quant_agent.bracket_anchor import Reanchor
 from quant_agent.brokers.base import Broker, BrokerOrder, OrderRequest
 from quant_agent.brokers.hours import order_window
 from quant_agent.brokers.paper import CalendarFor, default_calendar_for
@@ -84,8 +85,10 @@ class OrderManager(OrderCreation):
         sleep: Sleep = time.sleep,
         calendar_for: CalendarFor = default_calendar_for,
         bus: EventBus | None = None,
+        reanchor: Reanchor | None = None,
     ) -> None:
         self._store = store
+        self._reanchor = reanchor
         self._broker = broker
         self._clock = clock
         self._config = config or OrdersConfig()
@@ -338,21 +341,33 @@ class OrderManager(OrderCreation):
         failure: Exception | None = None
         for action in plan_bracket(entry, children):
             try:
-                self._carry_out(action)
+                self._carry_out(action, entry)
             except TransientBrokerError as exc:  # try the sibling anyway; recover() re-arms
                 log.error("bracket %s: %s failed: %s", entry.client_order_id, action, exc)
                 failure = failure or exc
         if failure is not None:
             raise failure
 
-    def _carry_out(self, action: CancelOrder | ResizeOrder | SubmitOrder) -> None:
+    def _carry_out(self, action: CancelOrder | ResizeOrder | SubmitOrder, entry: Order) -> None:
         target = self._load(action.client_order_id)
         if isinstance(action, CancelOrder):
             self._cancel(target, action.reason)
         elif isinstance(action, ResizeOrder) and target.is_open:
             self._resize(target, action.quantity)
         elif isinstance(action, SubmitOrder):
-            self._submit(target)
+            self._submit(self._anchored(target, entry))
+
+    def _anchored(self, child: Order, entry: Order) -> Order:
+        """A NEW child re-priced from the entry's fill when a ``reanchor`` rule is set."""
+        fill = entry.avg_fill_price
+        if self._reanchor is None or fill is None or child.status is not OrderStatus.NEW:
+            return child
+        limit, stop = self._reanchor(fill, child)
+        if (limit, stop) == (child.limit_price, child.stop_price):
+            return child
+        self._process(OrderUpdated(**self._stamp(child), quantity=child.quantity,
+                                   limit_price=limit, stop_price=stop))  # fmt: skip
+        return self._load(child.client_order_id)
 
     # --- start-up ----------------------------------------------------------------------
 

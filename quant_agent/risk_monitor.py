@@ -170,10 +170,12 @@ class CorrelationRule:
 class BuyingPowerRule:
     pct: float
     name: str = "min_buying_power_pct"
+    count_commission: bool = True  # False: ``risk.reserve_basis: plan``
 
     def check(self, request: EntryRequest, view: PortfolioView, now: datetime) -> str | None:
         committed = sum(view.pending_entries.values(), ZERO)
-        left = view.cash - committed - request.notional - request.commission
+        commission = request.commission if self.count_commission else ZERO
+        left = view.cash - committed - request.notional - commission
         reserve = pct_of(view.equity, self.pct)
         if left < reserve:
             return f"cash after the entry {left} is below the reserve {reserve} ({self.pct}%)"
@@ -247,7 +249,9 @@ class RiskMonitor:
             MaxPositionPctRule(trading.max_position_pct),
             SectorExposureRule(risk.max_sector_exposure_pct),
             CorrelationRule(risk.max_correlation, returns),
-            BuyingPowerRule(risk.min_buying_power_pct),
+            BuyingPowerRule(
+                risk.min_buying_power_pct, count_commission=risk.reserve_basis == "conservative"
+            ),
         )
         with store.unit_of_work() as uow:
             saved = uow.system_state.get(STATE_KEY)

@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -49,7 +49,7 @@ from sqlalchemy import select
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import CommandKind, CommandStatus, ExitReason, ScanKind
 from quant_agent.core.ids import ticker as make_ticker
-from quant_agent.core.market import Quote
+from quant_agent.core.market import Bar, Quote
 from quant_agent.core.records import EquitySnapshot
 from quant_agent.crashpoints import CrashHook, no_crash
 from quant_agent.db_outage import DatabaseWatch, OutageRider, is_outage
@@ -114,16 +114,20 @@ def _plain(summary: Summary) -> dict[str, Any]:
 
 def timeline(
     history: HistoryStore, calendar: MarketCalendar, config: LiveTradingConfig,
-    start: date, end: date,
+    start: date, end: date, intraday: Mapping[date, Sequence[Bar]] | None = None,
 ) -> Iterator[Step]:  # fmt: skip
-    """Every step of the replay of ``start``..``end`` in time order."""
+    """Every step of the replay of ``start``..``end`` in time order.
+
+    A session with ``intraday`` bars is replayed from them (one quote per bar, at its
+    close and time) instead of the daily bar's open/low/high/close quotes."""
     sessions = [d for d in calendar.trading_days(start, end)
                 if pd.Timestamp(d) in history.dates]  # fmt: skip
     for day in sessions:
         steps: list[tuple[datetime, int, str, ScanKind | None, QuoteBatch | None]] = []
         for due in scan_times_on(day, config.schedule):
             steps.append((due.at, 0, "scan", due.kind, None))
-        feed = ReplayFeed({day: session_bars(history, day)})
+        bars = (intraday or {}).get(day)
+        feed = ReplayFeed({day: session_bars(history, day)}, {day: bars} if bars else None)
         for quotes in feed.session_batches(day):
             steps.append((quotes.at, 1, "quotes", None, quotes))
         close = min(
@@ -152,8 +156,10 @@ class Runner:
         engine: Engine | None = None,
         alert_drain_seconds: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        intraday: Mapping[date, Sequence[Bar]] | None = None,
     ) -> None:  # fmt: skip
         self._config = config
+        self._intraday = intraday
         self._store = store
         self._history = history
         self._window = window
@@ -225,7 +231,8 @@ class Runner:
         started = False
         previous: datetime | None = None
         resume_day = self._cursor[0].astimezone(NEW_YORK).date() if self._cursor else None
-        for step in timeline(self._history, self._calendar, self._config, *self._window):
+        for step in timeline(self._history, self._calendar, self._config, *self._window,
+                             intraday=self._intraday):  # fmt: skip
             if self._cursor and (step.at, step.rank) <= self._cursor:
                 if step.batch is not None and step.at.astimezone(NEW_YORK).date() == resume_day:
                     self._warm(step.batch)  # rebuild today's partial bars and marks

@@ -51,6 +51,7 @@ def scan_times_on(day: date, schedule: ScheduleConfig) -> list[ScanDue]:
             (ScanKind.PREMARKET, schedule.premarket_scan),
             (ScanKind.MARKET, schedule.market_hours_scan),
         )
+        if when is not None
     ]
     return sorted(due)
 
@@ -130,6 +131,7 @@ class ScanScheduler:
                 timezone=self._schedule.tz,
             )  # fmt: skip
             for kind, when in times.items()
+            if when is not None
         }
 
     def fire(self, kind: ScanKind) -> bool:

@@ -81,8 +81,11 @@ class TradeExecutor:
         bus: EventBus | None = None,
         crash: CrashHook = no_crash,
         calendar_for: CalendarFor = default_calendar_for,
+        pending_at_plan: bool = False,
     ) -> None:
         self._broker = broker
+        self._pending_at_plan = pending_at_plan  # risk.reserve_basis: plan
+        self._plan_price: dict[str, Decimal] = {}
         self._calendar_for = calendar_for
         self._clock = clock
         self._orders = orders
@@ -288,11 +291,13 @@ class TradeExecutor:
             signal_id=signal_id,
         )  # fmt: skip
         self._last_price.setdefault(signal.ticker, plan.entry_price)
+        self._plan_price[signal.ticker] = plan.entry_price
         order = self._orders.submit_order(bracket.entry.client_order_id)
         return SignalOutcome(signal.ticker, "entered", "", order)
 
     def _pending_entries(self) -> dict[str, Decimal]:
-        """Unfilled entry orders still working, by ticker, with a conservative notional."""
+        """Unfilled entry orders still working, by ticker, with a conservative notional
+        (or, with ``pending_at_plan``, at the plan's entry price plus the commission)."""
         pending: dict[str, Decimal] = {}
         open_orders = self._orders.open_orders()
         targets = {o.parent_client_order_id: o.limit_price for o in open_orders
@@ -300,10 +305,13 @@ class TradeExecutor:
         for o in open_orders:
             if o.role is not OrderRole.ENTRY or o.filled_quantity > 0:
                 continue
-            price = o.limit_price or targets.get(o.client_order_id)
-            price = price or self._last_price.get(o.ticker, ZERO)
             remaining = o.quantity - o.filled_quantity
-            pending[o.ticker] = pending.get(o.ticker, ZERO) + price * remaining
+            if self._pending_at_plan and o.ticker in self._plan_price:
+                value = self._plan_price[o.ticker] * remaining + self._trading.commission_per_trade
+            else:
+                price = o.limit_price or targets.get(o.client_order_id)
+                value = (price or self._last_price.get(o.ticker, ZERO)) * remaining
+            pending[o.ticker] = pending.get(o.ticker, ZERO) + value
         return pending
 
     def portfolio_view(self) -> PortfolioView:

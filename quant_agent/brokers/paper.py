@@ -8,7 +8,9 @@ emitted. It must never read or write the order manager's tables, never read the 
 clock (an injected ``Clock`` gives venue time) and never fill from a quote outside regular
 hours or of a halted ticker.
 
-Fill rules are in ``paper_matching.py``. The venue refuses (``OrderRejected``) an order
+Fill rules are in ``paper_matching.py`` (``fill_model``: ``quote``, the default, fills at
+the quote; ``touch``, the daily-bar backtest's, fills a stop or limit crossed between two
+quotes of a session at its own price). The venue refuses (``OrderRejected``) an order
 with missing prices, a DAY order that would expire before it could trade (see
 ``hours.py``), a buy the buying power cannot pay, and a sell of shares it does not hold
 (no short selling). DAY orders expire at their session's close. Each fill pays
@@ -24,9 +26,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quant_agent.brokers.base import (
     AccountBalances,
@@ -59,6 +62,7 @@ from quant_agent.market.calendar import MarketCalendar, exchange_for_ticker, get
 from quant_agent.storage.store import Store
 
 log = logging.getLogger(__name__)
+NEW_YORK = ZoneInfo("America/New_York")
 
 CalendarFor = Callable[[Ticker], MarketCalendar]
 
@@ -83,12 +87,18 @@ class PaperBroker:
         slippage_pct: Decimal,
         partial_fills: bool = False,
         calendar_for: CalendarFor = default_calendar_for,
+        fill_model: str = "quote",
     ) -> None:
         self._store = store
         self._clock = clock
         self._commission = to_decimal(commission_per_trade, field="commission_per_trade")
         self._slippage = to_decimal(slippage_pct, field="slippage_pct")
         self._partial = partial_fills
+        if fill_model not in ("quote", "touch"):
+            raise ValueError(f"unknown paper fill model {fill_model!r}")
+        self._touch = fill_model == "touch"
+        self._session_last: dict[Ticker, tuple[date, Decimal]] = {}  # touch model only
+        self._previous: Decimal | None = None  # the session's price before the quote worked
         self._calendar_for = calendar_for
         self._lock = threading.RLock()
         self._handlers: list[OrderEventHandler] = []
@@ -110,6 +120,7 @@ class PaperBroker:
             commission_per_trade=trading.commission_per_trade,
             slippage_pct=to_decimal(trading.slippage_pct, field="slippage_pct"),
             partial_fills=paper.partial_fills,
+            fill_model=paper.fill_model,
         )
 
     def _load(self, initial_capital: Decimal) -> Decimal:
@@ -270,10 +281,20 @@ class PaperBroker:
                 quote.ts_event
             ):
                 return
+            self._previous = self._session_previous(quote) if self._touch else None
             for client_order_id in list(self._open.get(quote.ticker, ())):
                 order = self._orders[client_order_id]
                 if order.status.is_open:
                     self._work(order, quote)
+
+    def _session_previous(self, quote: Quote) -> Decimal | None:
+        """The ticker's last price earlier in the quote's session (touch model), and
+        remember this quote's."""
+        session = quote.ts_event.astimezone(NEW_YORK).date()
+        seen = self._session_last.get(quote.ticker)
+        price = quote.last if quote.last is not None else quote.mid
+        self._session_last[quote.ticker] = (session, price)
+        return seen[1] if seen is not None and seen[0] == session else None
 
     def _work(self, order: PaperOrder, quote: Quote) -> None:
         result = match(
@@ -286,6 +307,7 @@ class PaperBroker:
             quote=quote,
             slippage_pct=self._slippage,
             partial_fills=self._partial,
+            previous=self._previous,
         )
         if result.price is None or result.quantity <= 0:
             if result.triggered and not order.triggered:

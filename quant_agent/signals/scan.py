@@ -74,7 +74,7 @@ class ScanSettings:
             min_overlap = max(2, signals.correlation_lookback // 2)
             rules.append(CorrelationFilter(risk.max_correlation, min_overlap))
         plan = PlanSettings(
-            **trade_plan.model_dump(),
+            **trade_plan.model_dump(exclude={"anchor"}),
             max_position_pct=trading.max_position_pct,
             min_buying_power_pct=risk.min_buying_power_pct,
             max_positions=trading.max_positions,

@@ -34,6 +34,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def memory_engine() -> Engine:
+    """A private in-memory SQLite database on one shared connection (a backtest's working
+    store: no file I/O per step; ``copy_to_file`` writes it out at the end)."""
+    from sqlalchemy.pool import StaticPool
+
+    engine = create_engine("sqlite://", poolclass=StaticPool,
+                           connect_args={"check_same_thread": False})  # fmt: skip
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def copy_to_file(engine: Engine, path: Path) -> Path:
+    """Copy a SQLite database to ``path`` with SQLite's online backup API."""
+    import sqlite3
+
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        target = sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        raw.close()
+    return path
+
+
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; create the SQLite file's folder if needed."""
     parsed = normalize_url(url)

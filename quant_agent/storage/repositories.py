@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, update
 
 from quant_agent.core.enums import (
     CommandKind,
@@ -125,15 +125,25 @@ class OrderRepository(_Repository):
         return None if row is None else self._order(row)
 
     def list_open(self) -> list[Order]:
-        open_statuses = [s.value for s in OrderStatus if s.is_open]
-        stmt = select(self.table).where(self.table.c.status.in_(open_statuses))
-        return [self._order(r) for r in self._conn.execute(stmt.order_by(self.table.c.id))]
+        return self._orders(self._conn.execute(_OPEN_ORDERS).all())
 
     def list_children(self, parent_client_order_id: str) -> list[Order]:
-        stmt = select(self.table).where(
-            self.table.c.parent_client_order_id == parent_client_order_id
+        rows = self._conn.execute(_CHILDREN, {"parent": parent_client_order_id}).all()
+        return self._orders(rows)
+
+    def _orders(self, rows: Sequence[Row[Any]]) -> list[Order]:
+        """Orders of ``rows`` with their fill ids, in one query for all (not one each)."""
+        if not rows:
+            return []
+        ids = [r.client_order_id for r in rows]
+        found: dict[str, set[FillId]] = {i: set() for i in ids}
+        fills = t.fills.c
+        stmt = select(fills.client_order_id, fills.fill_id).where(
+            fills.client_order_id.in_(bindparam("ids", expanding=True))
         )
-        return [self._order(r) for r in self._conn.execute(stmt.order_by(self.table.c.id))]
+        for owner, fill_id in self._conn.execute(stmt, {"ids": ids}):
+            found[owner].add(FillId(fill_id))
+        return [self._order(r, found[r.client_order_id]) for r in rows]
 
     def _values(self, order: Order) -> dict[str, Any]:
         return {
@@ -159,10 +169,11 @@ class OrderRepository(_Repository):
             "updated_at": order.updated_at,
         }
 
-    def _order(self, row: Row[Any]) -> Order:
-        fill_ids = self._conn.execute(
-            select(t.fills.c.fill_id).where(t.fills.c.client_order_id == row.client_order_id)
-        ).scalars()
+    def _order(self, row: Row[Any], fill_ids: set[FillId] | None = None) -> Order:
+        if fill_ids is None:
+            fill_ids = set(self._conn.execute(
+                select(t.fills.c.fill_id).where(t.fills.c.client_order_id == row.client_order_id)
+            ).scalars())  # fmt: skip
         return Order(
             client_order_id=ClientOrderId(row.client_order_id),
             broker_order_id=BrokerOrderId(row.broker_order_id) if row.broker_order_id else None,
@@ -187,6 +198,18 @@ class OrderRepository(_Repository):
             updated_at=row.updated_at,
             fill_ids={FillId(f) for f in fill_ids},
         )
+
+
+_OPEN_ORDERS = (
+    select(t.orders)
+    .where(t.orders.c.status.in_([s.value for s in OrderStatus if s.is_open]))
+    .order_by(t.orders.c.id)
+)
+_CHILDREN = (
+    select(t.orders)
+    .where(t.orders.c.parent_client_order_id == bindparam("parent"))
+    .order_by(t.orders.c.id)
+)
 
 
 class OrderEventRepository(_Repository):
@@ -344,12 +367,16 @@ class _RecordRepository(_Repository):
     enums: dict[str, type[Enum]] = {}
 
     def add(self, record: Any) -> int:
-        values = {k: to_json(v) if k in self.enums else v for k, v in _fields(record).items()}
-        return self._insert(values)
+        return self._insert(self._row(record))
 
     def add_many(self, records: Sequence[Any]) -> None:
-        for record in records:
-            self.add(record)
+        """Insert every record in one batched statement (one executemany, not a round
+        trip each: a scan stores one signal row per ticker)."""
+        if records:
+            self._conn.execute(insert(self.table), [self._row(r) for r in records])
+
+    def _row(self, record: Any) -> dict[str, Any]:
+        return {k: to_json(v) if k in self.enums else v for k, v in _fields(record).items()}
 
     def get(self, record_id: int) -> Any | None:
         row = self._conn.execute(

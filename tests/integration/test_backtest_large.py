@@ -33,7 +33,8 @@ def test_ten_years_of_500_tickers_with_progress_and_an_html_report(tmp_path: Pat
     market.bars.to_parquet(data)
     report = tmp_path / "report.html"
     result = CliRunner().invoke(app, ["backtest", "--preset", "momentum-top3", "--data",
-                                      str(data), "--report", str(report)])  # fmt: skip
+                                      str(data), "--report", str(report),
+                                      "--out-dir", str(tmp_path / "runs")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "2514/2514 days" in result.output  # the progress bar, finished
     assert "trades" in result.output and report.exists()

@@ -16,12 +16,13 @@ SLIP = D("0.05")
 
 def run(side: Side, kind: OrderType, q: object, *, limit: str | None = None,
         stop: str | None = None, triggered: bool = False, partial: bool = False,
-        remaining: int = 100) -> Match:  # fmt: skip
+        remaining: int = 100, previous: str | None = None) -> Match:  # fmt: skip
     return match(
         side=side, order_type=kind, remaining=remaining,
         limit_price=None if limit is None else D(limit),
         stop_price=None if stop is None else D(stop), triggered=triggered,
         quote=q, slippage_pct=SLIP, partial_fills=partial,  # type: ignore[arg-type]
+        previous=None if previous is None else D(previous),
     )  # fmt: skip
 
 
@@ -81,3 +82,24 @@ def test_partial_fills_take_the_quoted_size(size: int, expected: int) -> None:
     q = quote("X", "9.99", "10.00", ts=at(0), ask_size=size)
     assert run(Side.BUY, OrderType.MARKET, q, partial=True).quantity == expected
     assert run(Side.BUY, OrderType.MARKET, q, partial=False).quantity == 100
+
+
+def test_touch_model_fills_a_crossed_stop_or_limit_at_its_own_price() -> None:
+    low = quote("X", "90.00", "90.00", ts=at(1), last="90.00")
+    # the session's previous price 100 was above the stop: the path crossed 95.00
+    assert run(Side.SELL, OrderType.STOP, low, stop="95.00", previous="100.00").price == D("95")
+    high = quote("X", "112.00", "112.00", ts=at(1), last="112.00")
+    assert run(Side.SELL, OrderType.LIMIT, high, limit="110.00",
+               previous="100.00").price == D("110")  # fmt: skip
+    assert run(Side.BUY, OrderType.LIMIT, low, limit="95.00", previous="100.00").price == D("95")
+    assert run(Side.BUY, OrderType.STOP, high, stop="110.00", previous="100").price == D("110")
+
+
+def test_touch_model_gaps_still_fill_at_the_quote() -> None:
+    gap = quote("X", "80.00", "80.00", ts=at(0), last="80.00")
+    # no earlier price in the session (the open), or one already through the stop
+    assert run(Side.SELL, OrderType.STOP, gap, stop="95.00").price == D("79.96")
+    assert run(Side.SELL, OrderType.STOP, gap, stop="95.00", previous="94.00").price == D("79.96")
+    up = quote("X", "120.00", "120.00", ts=at(0), last="120.00")
+    assert run(Side.SELL, OrderType.LIMIT, up, limit="110.00").price == D("120")
+    assert run(Side.BUY, OrderType.MARKET, up, previous="100.00").price == D("120.06")
