@@ -126,7 +126,7 @@ def test_a_halted_ticker_gets_no_order_and_its_stop_no_stale_fill(market: Market
     with market.store.unit_of_work() as uow:  # a manual close waits for the halt to end
         uow.commands.add(CommandRecord(kind=CommandKind.CLOSE_POSITION, created_at=market.now(),
                                        payload={"ticker": "BEBA"}))  # fmt: skip
-    market.runner._apply_commands()
+    market.runner.apply_commands()
     market.at(OPEN + timedelta(minutes=30))  # no quotes at all for 25 minutes
     executor.monitor_positions(market.now())
     late = quote("BEBA", "92", "92", last="92", ts=OPEN + timedelta(minutes=4))
