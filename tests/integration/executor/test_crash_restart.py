@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,67 +21,17 @@ import sqlalchemy as sa
 
 from quant_agent.core.enums import CommandKind, CommandStatus, OrderStatus, TradingState
 from quant_agent.core.records import CommandRecord
-from quant_agent.storage import tables as t
 from quant_agent.storage.store import Store
+from quant_agent.testkit import runner_process
+from quant_agent.testkit.runner_process import BASE_ENV, state, system_value, venue_ids_sent_once
 
 WINDOW = "2024-02-08:2024-02-15"
-BASE_ENV = {"QA_TRADING__MAX_HOLD_DAYS": "2"}
-TIMEOUT = 180
 
 
 def run_cli(
     url: str, cwd: Path, *args: str, crash: str | None = None, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env |= BASE_ENV | {"QA_DATABASE_URL": url} | (extra or {})
-    if crash:
-        env["QA_CRASH_AT"] = crash
-    command = [sys.executable, "-m", "quant_agent.cli", "run", "--replay", WINDOW, "--json", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)  # fmt: skip
-
-
-def state(url: str) -> dict[str, Any]:
-    """Everything that must not differ between a crashed-and-restarted and a clean run."""
-    store = Store.open(url, upgrade=False)
-    try:
-        with store.engine.connect() as conn:
-
-            def rows(table: sa.Table, *cols: str) -> list[tuple[Any, ...]]:
-                stmt = sa.select(*(table.c[c] for c in cols)).order_by(*(table.c[c] for c in cols))
-                return [tuple(_text(v) for v in r) for r in conn.execute(stmt)]
-
-            return {
-                "orders": rows(t.orders, "client_order_id", "status", "quantity",
-                               "filled_quantity", "avg_fill_price", "role"),
-                "fills": rows(t.fills, "fill_id", "client_order_id", "quantity", "price"),
-                "positions": rows(t.positions, "ticker", "status", "quantity", "realized_pnl",
-                                  "commission", "exit_reason"),
-                "trades": rows(t.live_trades, "ticker", "entry_date", "exit_date",
-                               "entry_price", "exit_price", "quantity", "pnl", "exit_reason"),
-                "paper_orders": rows(t.paper_orders, "client_order_id", "status"),
-            }  # fmt: skip
-    finally:
-        store.close()
-
-
-def _text(value: Any) -> str:
-    """The same text for the same number on both backends (Numeric scales differ)."""
-    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
-
-
-def system_value(url: str, key: str) -> Any:
-    store = Store.open(url, upgrade=False)
-    try:
-        with store.unit_of_work() as uow:
-            return uow.system_state.get(key)
-    finally:
-        store.close()
-
-
-def venue_ids_sent_once(url: str) -> None:
-    counts = Counter(row[0] for row in state(url)["paper_orders"])
-    assert counts and max(counts.values()) == 1, counts
+    return runner_process.run_cli(url, cwd, WINDOW, *args, crash=crash, extra=extra)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +70,7 @@ def test_sigkill_then_restart_ends_like_an_uninterrupted_run(
     again = run_cli(database_url, tmp_path)
     assert again.returncode == 0, again.stderr
     assert state(database_url) == baseline
-    venue_ids_sent_once(database_url)
+    venue_ids_sent_once(database_url, killed.stderr, again.stderr)
 
 
 def test_interrupted_replay_resumes_from_stored_time_and_matches(
