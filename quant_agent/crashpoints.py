@@ -1,8 +1,9 @@
 """Deterministic crash points: a test-only seam to SIGKILL the process at a named instant.
 
 ``QA_CRASH_AT=<point>[:<n>]`` makes the process kill itself (SIGKILL, no cleanup, no
-flush) the ``n``-th time (default 1) code passes the crash point ``<point>``. Unset, no
-hook is installed at all. Points:
+flush) the ``n``-th time (default 1) code passes the crash point ``<point>``; stages
+chain: ``event:2,commit:5`` is the 5th ``commit`` after the 2nd ``event``. Unset, no hook
+is installed at all. Points:
 
 - ``submit``: an order is stored SUBMITTED and is about to reach the broker (no ack yet);
 - ``accepted``: the broker answered a submit; the answer is not recorded locally yet;
@@ -11,9 +12,10 @@ hook is installed at all. Points:
   of work of the order manager, the position manager, the paper venue, the runner...);
 - ``event``: the runner finished one replay step (quotes, scan or close) of the timeline.
 
-``QA_CRASH_TALLY=<file>`` counts how often each point was passed and writes the counts
-(JSON) to ``<file>`` when the process exits normally, so a test can draw a crash instant
-uniformly from a clean run's points.
+``QA_CRASH_TALLY=<file>`` counts how often each point was passed in each replay step and
+writes the counts (JSON: one object per step, the last one after the last step) to
+``<file>`` when the process exits normally, so a test can draw crash instants from a clean
+run's points.
 
 Used by the restart tests (tests/integration/executor/test_crash_restart.py,
 tests/reliability/test_crash_recovery.py); documented in docs/OPERATIONS.md. Production
@@ -43,25 +45,33 @@ def crash_hook(environ: Mapping[str, str]) -> CrashHook:
     tally_file = environ.get("QA_CRASH_TALLY", "").strip()
     if not spec and not tally_file:
         return no_crash
-    name, _, count = spec.partition(":")
-    remaining = {name: int(count or 1)} if spec else {}
-    tally: Counter[str] = Counter()
+    stages = [_stage(part) for part in spec.split(",") if part.strip()]
+    tally: list[Counter[str]] = [Counter()]  # one per replay step (``event`` ends one)
     if tally_file:
         atexit.register(_write_tally, tally_file, tally)
 
     def hook(point: str) -> None:
-        tally[point] += 1
-        if point in remaining:
-            remaining[point] -= 1
-            if remaining[point] <= 0:
-                os.kill(os.getpid(), signal.SIGKILL)
+        tally[-1][point] += 1
+        if point == "event":
+            tally.append(Counter())
+        if stages and point == stages[0][0]:
+            stages[0][1] -= 1
+            if stages[0][1] <= 0:
+                stages.pop(0)
+                if not stages:
+                    os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
 
 
-def _write_tally(path: str, tally: Counter[str]) -> None:
+def _stage(part: str) -> list[Any]:
+    name, _, count = part.strip().partition(":")
+    return [name, int(count or 1)]
+
+
+def _write_tally(path: str, tally: list[Counter[str]]) -> None:
     with open(path, "w", encoding="utf-8") as out:
-        json.dump(dict(tally), out)
+        json.dump([dict(step) for step in tally], out)
 
 
 class HookedBroker:
