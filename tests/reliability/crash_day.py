@@ -25,7 +25,7 @@ import pytest
 from quant_agent.config import LiveTradingConfig
 from quant_agent.market.calendar import get_calendar
 from quant_agent.market.history import HistoryStore
-from quant_agent.market.source import load_history
+from quant_agent.market.synthetic import SyntheticMarket, generate_market
 from quant_agent.runner import timeline
 from quant_agent.testkit.runner_process import run_cli, state, system_value, venue_ids_sent_once
 
@@ -84,9 +84,16 @@ def _prepare(where: Path) -> CleanDay:
 
 
 @functools.cache
-def demo_history() -> HistoryStore:
+def demo_market() -> SyntheticMarket:
     """The demo market the runner replays (the default ``data`` configuration)."""
-    return load_history(LiveTradingConfig().data)
+    data = LiveTradingConfig().data
+    return generate_market(n_tickers=data.demo_tickers, start=data.demo_start,
+                           end=data.demo_end, seed=data.demo_seed)  # fmt: skip
+
+
+def demo_history() -> HistoryStore:
+    market = demo_market()
+    return HistoryStore(market.bars, market.universe)
 
 
 @pytest.fixture(scope="session")
