@@ -4,6 +4,11 @@ real runner process killed by SIGKILL (``quant_agent/crashpoints.py``) and start
 - A restart right after a submit (before the venue saw it, then right after it answered)
   and right after a fill (recorded, its position not yet): no duplicate order at the venue,
   no fill counted twice; the day ends exactly as an uninterrupted run.
+- A partial entry fill, then a crash before its stop and target were sent: the restart
+  sends them sized to the shares filled, the rest of the entry resizes them, and a gap
+  through the stop closes exactly the position (in-process: the desk of
+  ``quant_agent/testkit/executor.py`` dies on a ``BaseException`` no handler catches, and a
+  new desk over the same database is the restarted process).
 - Bracket children are armed before the first quote after a restart is processed: killed
   right after an entry filled (its stop and target never sent), restarted the next
   morning with the open as its first step, where the very first quote gaps through the
@@ -15,17 +20,22 @@ Every crash point, at seeded random instants, is in ``test_crash_recovery.py``.
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
+from quant_agent.config import LiveTradingConfig
 from quant_agent.core.enums import OrderStatus
+from quant_agent.core.events import OrderFilled
 from quant_agent.storage import tables as t
 from quant_agent.storage.store import Store
+from quant_agent.testkit.executor import Desk, make_desk, planned_signal
+from quant_agent.testkit.quotes import PRE_MARKET, SESSION_OPEN, at, quote
 from quant_agent.testkit.runner_process import run_cli, state, system_value
 
 from .crash_day import (
@@ -95,6 +105,53 @@ def test_bracket_children_are_armed_before_the_first_quote_after_a_restart(
     assert stop["fill_at"] == OPEN_AFTER  # on the very first quote after the restart
     assert stop["fill_price"] < stop["stop_price"]  # at the gapped price, not the stop's
     assert target["status"] == OrderStatus.CANCELED  # one-cancels-other
+
+
+class Killed(BaseException):
+    """Dies through every ``except Exception`` like a SIGKILL: what was committed stays."""
+
+
+def _die(event: object) -> None:
+    raise Killed
+
+
+def test_a_partial_entry_then_a_crash_sizes_the_protective_orders_to_what_filled(
+    store: Store,
+) -> None:
+    config = LiveTradingConfig.model_validate({"paper": {"partial_fills": True},
+                                               "trading": {"slippage_pct": 0}})  # fmt: skip
+    crashed = make_desk(store, PRE_MARKET, config)
+    crashed.executor.start()
+    crashed.executor.monitor_positions(PRE_MARKET)
+    signal_ = planned_signal("PART", date(2025, 3, 7), "100.00", "95.00", "110.00", 100)
+    entry = crashed.executor.process_signal(signal_).order
+    assert entry is not None
+    crashed.bus.subscribe(OrderFilled, _die)
+    with pytest.raises(Killed):  # 30 of 100 filled, the children not sent yet
+        crashed.play([quote("PART", "99.90", "100.00", ts=SESSION_OPEN, ask_size=30)])
+    assert {o.status for o in crashed.orders.open_orders() if o.parent_client_order_id} == {
+        OrderStatus.NEW
+    }
+    desk = make_desk(store, at(1), config)  # the restarted process
+    desk.executor.start()
+    assert _children(desk, entry.client_order_id) == {"STOP_LOSS": 30, "TAKE_PROFIT": 30}
+    desk.play([quote("PART", "99.90", "100.00", ts=at(2), ask_size=70)])
+    assert _children(desk, entry.client_order_id) == {"STOP_LOSS": 100, "TAKE_PROFIT": 100}
+    desk.play([quote("PART", "90.00", "90.10", ts=at(3))])  # gaps through the stop
+    assert desk.positions.get("PART") is None and desk.venue.positions() == []
+    fills = desk.orders.fills()
+    assert [f.quantity for f in fills] == [30, 70, 100] and len({f.fill_id for f in fills}) == 3
+
+
+def _children(desk: Desk, entry: str) -> dict[str, int]:
+    """Each working child's quantity, the same locally and at the venue."""
+    working = {}
+    for child in desk.orders.open_orders():
+        if child.parent_client_order_id == entry:
+            at_venue = desk.venue.get_order_by_client_id(child.client_order_id)
+            assert at_venue is not None and at_venue.quantity == child.quantity, child
+            working[str(child.role)] = child.quantity
+    return working
 
 
 def _gap_the_next_open_through_the_stops(clean: CleanDay, where: Path) -> dict[str, str]:
