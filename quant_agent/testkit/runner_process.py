@@ -36,13 +36,18 @@ def run_cli(
     extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """Run (or resume) the replay of ``window`` (``START:END``) over ``url`` to its end."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env |= BASE_ENV | {"QA_DATABASE_URL": url} | (extra or {})
+    env = runner_env(url, extra)
     if crash:
         env["QA_CRASH_AT"] = crash
     command = [sys.executable, "-m", "quant_agent.cli", "run", "--replay", window, "--json", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT, check=False)  # fmt: skip
+
+
+def runner_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any ``QA_*``, plus ``BASE_ENV`` over ``url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return env | BASE_ENV | {"QA_DATABASE_URL": url} | (extra or {})
 
 
 def state(url: str) -> dict[str, Any]:

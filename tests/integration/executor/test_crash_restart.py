@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from quant_agent.core.enums import CommandKind, CommandStatus, OrderStatus, Trad
 from quant_agent.core.records import CommandRecord
 from quant_agent.storage.store import Store
 from quant_agent.testkit import runner_process
-from quant_agent.testkit.runner_process import BASE_ENV, state, system_value, venue_ids_sent_once
+from quant_agent.testkit.runner_process import runner_env, state, system_value, venue_ids_sent_once
 
 WINDOW = "2024-02-08:2024-02-15"
 
@@ -124,8 +123,7 @@ def _ts() -> Any:
 
 def test_sigterm_stops_gracefully_after_the_current_step(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'term.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env |= BASE_ENV | {"QA_DATABASE_URL": url}
+    env = runner_env(url)
     command = [sys.executable, "-m", "quant_agent.cli", "run", "--replay", WINDOW, "--json",
                "--speed", "36000"]  # fmt: skip
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
