@@ -45,7 +45,7 @@ def draw_instants(seed: int, kills: int, steps: list[dict[str, int]]) -> list[In
         passes = [(step, k) for step, tally in enumerate(steps)
                   for k in range(1, tally.get(point, 0) + 1)]  # fmt: skip
         instants.append((*rng.choice(passes), point))
-    return sorted(instants)
+    return sorted(instants, key=lambda i: (i[0], i[2] == "event", i[1]))  # events end steps
 
 
 def spec_for(instant: Instant, done: int, steps: list[dict[str, int]], before: int) -> str:
@@ -71,15 +71,16 @@ def test_sigkill_at_random_instants_then_restart_equals_an_uninterrupted_day(
     instants = draw_instants(SEED, KILLS, clean_day.tally)
     where = f"seed {SEED} (QA_CRASH_SEED={SEED} reproduces), instants {instants}"
     print(f"crash recovery: {where}")
-    runs, specs, done, last = [], [], 0, (-1, "", 0)
+    runs, specs, done, passed = [], [], 0, {}  # passed: the point's pass of the last kill
     for instant in instants:
         if done == len(clean_day.steps):
             break  # the day is over: the instants left never come
-        step, k, point = instant
-        before = last[2] if last[:2] == (done, point) else 0
-        specs.append(spec_for(instant, done, clean_day.tally, before))
-        runs.append(kill(day_database, tmp_path, specs[-1]))
-        done, last = clean_day.steps_done(day_database), (done, point, k)
+        spec = spec_for(instant, done, clean_day.tally, passed.get(instant[2], 0))
+        specs.append(spec)
+        runs.append(kill(day_database, tmp_path, spec))
+        now = clean_day.steps_done(day_database)
+        passed = {} if now != done or "," in spec else passed | {instant[2]: instant[1]}
+        done = now
     where += f", specs {specs}"
     print(f"crash recovery: specs {specs}")
     final = finished(run_cli(day_database, tmp_path, DAY))
