@@ -15,12 +15,15 @@ import json
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.market.calendar import get_calendar
@@ -110,6 +113,48 @@ def day_database(database_url: str, clean_day: CleanDay, tmp_path: Path) -> str:
         pytest.skip("the PostgreSQL crash runs are part of make soak (test-time budget)")
     finished(run_cli(database_url, tmp_path, PREFIX))
     return database_url
+
+
+class _Copies:
+    """Fresh databases at the start of the day: SQLite copies of the prefix file, or
+    PostgreSQL databases made from ``url`` (holding the prefix) as a template."""
+
+    def __init__(self, url: str, clean: CleanDay, where: Path) -> None:
+        self.url, self.clean, self.where, self.made = url, clean, where, 0
+        self.databases: list[str] = []
+
+    def __call__(self) -> str:
+        self.made += 1
+        if self.url.startswith("sqlite"):
+            return copy_sqlite(self.clean.prefix, self.where / f"round{self.made}.db")
+        base = sa.make_url(self.url)
+        name = f"{base.database}_r{self.made}"
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"')
+        self.databases.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    def _admin(self, sql: str) -> None:
+        admin = sa.make_url(self.url).set(database="postgres")
+        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        for name in self.databases:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def day_copies(url: str, clean: CleanDay, where: Path) -> Iterator[_Copies]:
+    """Call the result for a fresh database at the start of the day (one per round)."""
+    copies = _Copies(url, clean, where)
+    try:
+        yield copies
+    finally:
+        copies.drop()
 
 
 def kill(

@@ -22,7 +22,16 @@ from pathlib import Path
 from quant_agent.testkit.runner_process import run_cli
 
 from .budget import counts
-from .crash_day import DAY, CleanDay, assert_like_clean, clean_day, day_database, finished, kill
+from .crash_day import (
+    DAY,
+    CleanDay,
+    assert_like_clean,
+    clean_day,
+    day_copies,
+    day_database,
+    finished,
+    kill,
+)
 
 __all__ = ["clean_day", "day_database"]  # fixtures
 
@@ -71,20 +80,28 @@ def test_sigkill_at_random_instants_then_restart_equals_an_uninterrupted_day(
     instants = draw_instants(SEED, KILLS, clean_day.tally)
     where = f"seed {SEED} (QA_CRASH_SEED={SEED} reproduces), instants {instants}"
     print(f"crash recovery: {where}")
-    runs, specs, done, passed = [], [], 0, {}  # passed: the point's pass of the last kill
-    for instant in instants:
-        if done == len(clean_day.steps):
-            break  # the day is over: the instants left never come
-        spec = spec_for(instant, done, clean_day.tally, passed.get(instant[2], 0))
-        specs.append(spec)
-        runs.append(kill(day_database, tmp_path, spec))
-        now = clean_day.steps_done(day_database)
-        passed = {} if now != done or "," in spec else passed | {instant[2]: instant[1]}
-        done = now
-    where += f", specs {specs}"
-    print(f"crash recovery: specs {specs}")
-    final = finished(run_cli(day_database, tmp_path, DAY))
+    runs, specs = [], []
+    with day_copies(day_database, clean_day, tmp_path) as fresh:
+        url, done, passed, logs = fresh(), 0, {}, []  # passed: the pass of the last kill
+        for instant in instants:
+            if done == len(clean_day.steps):  # the day is over: check it, then a new round
+                _finish(url, tmp_path, clean_day, f"{where}, specs {specs}", logs)
+                url, done, passed, logs = fresh(), 0, {}, []
+            spec = spec_for(instant, done, clean_day.tally, passed.get(instant[2], 0))
+            specs.append(spec)
+            runs.append(kill(url, tmp_path, spec))
+            logs.append(runs[-1].stderr)
+            now = clean_day.steps_done(url)
+            passed = {} if now != done or "," in spec else passed | {instant[2]: instant[1]}
+            done = now
+        print(f"crash recovery: specs {specs}")
+        _finish(url, tmp_path, clean_day, f"{where}, specs {specs}", logs)
+        rounds = fresh.made
     killed = sum(run.returncode == -signal.SIGKILL for run in runs)
-    print(f"crash recovery: {killed} of {len(runs)} runs killed")
+    print(f"crash recovery: {killed} of {len(runs)} runs killed, {rounds} rounds of the day")
     assert killed >= len(runs) * 3 // 4, f"{where}: only {killed} runs were killed"
-    assert_like_clean(day_database, clean_day, where, [r.stderr for r in runs] + [final.stderr])
+
+
+def _finish(url: str, cwd: Path, clean: CleanDay, where: str, logs: list[str]) -> None:
+    final = finished(run_cli(url, cwd, DAY))
+    assert_like_clean(url, clean, where, [*logs, final.stderr])
