@@ -92,6 +92,8 @@ def build_engine(
     broker = PaperBroker.from_config(store, clock, config.trading, config.paper)
     inner: Any = venue if venue is not None else broker
     venue = HookedBroker(inner, crash) if crash is not no_crash else inner
+    if crash is not no_crash:
+        store.on_commit(lambda: crash("commit"))
     kwargs: dict[str, Any] = {"config": config.orders, "bus": bus,
                               "reanchor": fill_anchored(config.trade_plan)}  # fmt: skip
     if sleep is not None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quant_agent.bracket_anchor import Reanchor
 from quant_agent.brokers.base import Broker, BrokerOrder, OrderRequest
@@ -61,6 +62,7 @@ __all__ = ["Bracket", "OrderManager"]
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
+NEW_YORK = ZoneInfo("America/New_York")
 
 #: Events after which a bracket's children may need activating, resizing or canceling.
 _FAMILY_CHANGES = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
@@ -377,10 +379,14 @@ class OrderManager(OrderCreation):
         An order left SUBMITTED is looked up by client id and sent only if the venue never
         got it; fills and final states the venue reports are applied (marked reconciled);
         bracket children are brought in line (e.g. activated after a crash right after the
-        entry's fill).
+        entry's fill). An entry or exit left NEW (a crash between storing and sending it)
+        is sent if it was made this session, else canceled (it never left: stale).
         """
         with self._operation():
             for order in self.open_orders():
+                if order.status is OrderStatus.NEW and order.parent_client_order_id is None:
+                    self._send_unsent(order)
+                    continue
                 if order.status is OrderStatus.NEW:
                     self._follow_bracket(order.client_order_id)
                     continue
@@ -394,6 +400,17 @@ class OrderManager(OrderCreation):
                     continue
                 self._sync(report, reconciled=True)
                 self._follow_bracket(order.client_order_id)
+
+    def _send_unsent(self, order: Order) -> None:
+        today = self._clock.now().astimezone(NEW_YORK).date()
+        if order.created_at.astimezone(NEW_YORK).date() != today:
+            reason = "never sent: made in an earlier session, before a restart"
+            self._process(OrderCanceled(**self._stamp(order), reason=reason))
+            return
+        try:
+            self._submit(order)
+        except OrderValidationError as exc:  # recorded REJECTED: the market cannot take it
+            log.warning("unsent order %s not sent after a restart: %s", order.client_order_id, exc)
 
     # --- queries -----------------------------------------------------------------------
 

@@ -170,7 +170,9 @@ class PaperBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         with self._lock:
             known = self._orders.get(request.client_order_id)
-            if known is not None:
+            if known is not None:  # a real venue would take it as a second order
+                log.warning("paper venue: client order id %s submitted again; answered with "
+                            "the order it already has", request.client_order_id)  # fmt: skip
                 return known.report()
             now = self._clock.now()
             window = order_window(self._calendar_for(request.ticker), now, request.time_in_force)

@@ -28,12 +28,9 @@ import sqlalchemy as sa
 from quant_agent.storage import tables as t
 from quant_agent.storage.store import Store
 from quant_agent.testkit.notify_servers import WebhookServer
-from quant_agent.testkit.replay_run import (
-    replay_command,
-    replay_env,
-    run_state,
-    venue_ids_sent_once,
-)
+from quant_agent.testkit.runner_process import replay_command, venue_ids_sent_once
+from quant_agent.testkit.runner_process import runner_env as replay_env
+from quant_agent.testkit.runner_process import state as run_state
 
 from .private_pg import PrivateCluster, pg_bin
 
@@ -49,7 +46,7 @@ class Replay:
     def __init__(self, url: str, cwd: Path, alerts: str | None = None) -> None:
         extra = RETRY | ({"QA_ALERT_URLS": alerts} if alerts else {})
         self.process = subprocess.Popen(
-            replay_command("--speed", SPEED, window=WINDOW), cwd=cwd, env=replay_env(url, extra),
+            replay_command(WINDOW, "--speed", SPEED), cwd=cwd, env=replay_env(url, extra),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.lines: list[str] = []
@@ -96,7 +93,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The state of an uninterrupted run of the same replay."""
     where = tmp_path_factory.mktemp("clean")
     url = f"sqlite:///{where / 'clean.db'}"
-    done = subprocess.run(replay_command(window=WINDOW), cwd=where, env=replay_env(url, RETRY),
+    done = subprocess.run(replay_command(WINDOW), cwd=where, env=replay_env(url, RETRY),
                           capture_output=True, text=True, timeout=TIMEOUT, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["trades"] >= 1

@@ -35,7 +35,7 @@ from quant_agent.storage.engine import make_engine
 from quant_agent.storage.store import Store
 from quant_agent.testkit.executor import planned_signal
 from quant_agent.testkit.quotes import SESSION_OPEN, quote
-from quant_agent.testkit.replay_run import run_state
+from quant_agent.testkit.runner_process import state as run_state
 
 from .budget import counts
 

@@ -20,31 +20,16 @@ import sqlalchemy as sa
 from quant_agent.core.enums import CommandKind, CommandStatus, OrderStatus, TradingState
 from quant_agent.core.records import CommandRecord
 from quant_agent.storage.store import Store
-from quant_agent.testkit.replay_run import (
-    replay_command,
-    replay_env,
-    venue_ids_sent_once,
-)
-from quant_agent.testkit.replay_run import run_state as state
+from quant_agent.testkit import runner_process
+from quant_agent.testkit.runner_process import runner_env, state, system_value, venue_ids_sent_once
 
-TIMEOUT = 180
+WINDOW = "2024-02-08:2024-02-15"
 
 
 def run_cli(
     url: str, cwd: Path, *args: str, crash: str | None = None, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = replay_env(url, (extra or {}) | ({"QA_CRASH_AT": crash} if crash else {}))
-    return subprocess.run(replay_command(*args), cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT, check=False)  # fmt: skip
-
-
-def system_value(url: str, key: str) -> Any:
-    store = Store.open(url, upgrade=False)
-    try:
-        with store.unit_of_work() as uow:
-            return uow.system_state.get(key)
-    finally:
-        store.close()
+    return runner_process.run_cli(url, cwd, WINDOW, *args, crash=crash, extra=extra)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +68,7 @@ def test_sigkill_then_restart_ends_like_an_uninterrupted_run(
     again = run_cli(database_url, tmp_path)
     assert again.returncode == 0, again.stderr
     assert state(database_url) == baseline
-    venue_ids_sent_once(database_url)
+    venue_ids_sent_once(database_url, killed.stderr, again.stderr)
 
 
 def test_interrupted_replay_resumes_from_stored_time_and_matches(
@@ -137,8 +122,8 @@ def _ts() -> Any:
 
 def test_sigterm_stops_gracefully_after_the_current_step(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'term.db'}"
-    env = replay_env(url)
-    command = replay_command("--speed", "36000")
+    env = runner_env(url)
+    command = runner_process.replay_command(WINDOW, "--speed", "36000")
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:

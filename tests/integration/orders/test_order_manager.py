@@ -314,6 +314,25 @@ def test_a_crash_after_the_venue_accepted_but_before_the_ack_was_stored_is_settl
     assert broker.venue_submits == [order.client_order_id]
 
 
+def test_an_order_stored_new_but_never_sent_before_a_crash_is_sent_once_that_session(
+    store: Store, paper: PaperBroker, clock: SimClock
+) -> None:
+    broker = FaultyBroker(paper)
+    crashed = OrderManager(store, broker, clock, sleep=RecordingSleep())
+    exit_order = crashed.create_market_order("AAPL", Side.BUY, 10, intent=("exit", 1))
+    stale = crashed.create_limit_order("MSFT", Side.BUY, 5, "99.00", intent=("entry", 2))
+    with store.unit_of_work() as uow:  # made the session before: never sent, now stale
+        order = uow.orders.get(stale.client_order_id)
+        assert order is not None
+        uow.orders.save(replace(order, created_at=at(-24 * 60)))
+    fresh = OrderManager(store, broker, clock, sleep=RecordingSleep())  # the restart
+    fresh.recover()
+    fresh.recover()
+    assert fresh.get_order_status(exit_order.client_order_id) is OrderStatus.ACCEPTED
+    assert fresh.get_order_status(stale.client_order_id) is OrderStatus.CANCELED
+    assert broker.venue_submits == [exit_order.client_order_id]
+
+
 def test_cancel_retries_through_a_5xx_burst_and_cancels_once(
     faulty_om: OrderManager, faulty: FaultyBroker, paper: PaperBroker, sleep: RecordingSleep
 ) -> None:
