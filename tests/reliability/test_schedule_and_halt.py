@@ -239,8 +239,8 @@ def test_the_running_loop_scans_while_halted_without_entering_and_applies_resume
     scan step) is applied at the next step, and the 10:00 scan enters."""
     cli(database_url, "halt", "--reason", "before the open")
 
-    def operator(point: str) -> None:  # the loop calls this after every step
-        if runner.engine.clock.now() == PREMARKET and not resumed:
+    def operator(point: str) -> None:  # the loop calls this at each crash point
+        if point == "event" and runner.engine.clock.now() == PREMARKET and not resumed:
             resumed.append(cli(database_url, "resume"))
 
     resumed: list[str] = []
