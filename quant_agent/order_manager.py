@@ -63,6 +63,10 @@ Sleep = Callable[[float], None]
 
 #: Events after which a bracket's children may need activating, resizing or canceling.
 _FAMILY_CHANGES = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
+#: Orders whose last venue call may not have taken effect.
+_IN_DOUBT = (OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL)
+#: Venue states of an order still working (a cancel never reached it).
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 #: Final-state events that repeat the state the order is already in.
 _ALREADY: dict[type[OrderEvent], OrderStatus] = {
     OrderCanceled: OrderStatus.CANCELED,
@@ -141,9 +145,10 @@ class OrderManager(OrderCreation):
         if order.status is OrderStatus.NEW:
             self._process(OrderCanceled(**self._stamp(order), reason=reason))
             return
-        if not order.is_open or order.status is OrderStatus.PENDING_CANCEL:
+        if not order.is_open:
             return
-        self._process(OrderCancelRequested(**self._stamp(order)))
+        if order.status is not OrderStatus.PENDING_CANCEL:  # else: retry one in doubt
+            self._process(OrderCancelRequested(**self._stamp(order)))
         coid = order.client_order_id
         try:
             report = self._call(
@@ -366,19 +371,36 @@ class OrderManager(OrderCreation):
         """
         with self._operation():
             for order in self.open_orders():
-                if order.status is OrderStatus.NEW:
-                    self._follow_bracket(order.client_order_id)
-                    continue
-                report = self._broker.get_order_by_client_id(order.client_order_id)
-                if report is None:
-                    if order.status is OrderStatus.SUBMITTED:
-                        self._submit(self._load(order.client_order_id))
-                    else:
-                        log.error("order %s (%s) is unknown at the venue",
-                                  order.client_order_id, order.status)  # fmt: skip
-                    continue
-                self._sync(report, reconciled=True)
-                self._follow_bracket(order.client_order_id)
+                self._settle(order)
+
+    def follow_up(self) -> None:
+        """Finish, without a restart, what a broker fault left half-done: bracket children
+        not yet sent (or sized) for a filled entry, submits and cancels whose outcome is
+        unknown. Asks the venue about those orders only; call it on a timer tick."""
+        with self._operation():
+            for order in self.open_orders():
+                if order.status in _IN_DOUBT or (
+                    order.status is OrderStatus.NEW and order.parent_client_order_id
+                ):  # fmt: skip
+                    self._settle(self._load(order.client_order_id))
+
+    def _settle(self, order: Order) -> None:
+        if order.status is OrderStatus.NEW:
+            self._follow_bracket(order.client_order_id)
+            return
+        report = self._broker.get_order_by_client_id(order.client_order_id)
+        if report is None:
+            if order.status is OrderStatus.SUBMITTED:
+                self._submit(self._load(order.client_order_id))
+            else:
+                log.error("order %s (%s) is unknown at the venue",
+                          order.client_order_id, order.status)  # fmt: skip
+            return
+        self._sync(report, reconciled=True)
+        order = self._load(order.client_order_id)
+        if order.status is OrderStatus.PENDING_CANCEL and report.status in _WORKING:
+            self._cancel(order, "cancel retried: the venue still works it")
+        self._follow_bracket(order.client_order_id)
 
     # --- queries -----------------------------------------------------------------------
 
