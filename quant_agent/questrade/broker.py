@@ -301,7 +301,7 @@ class QuestradeBroker:
             return None
         if row.order_id is None:  # the reply was lost: find it among the day's orders
             since = row.sent_at - timedelta(minutes=5)
-            for order in self._run(self._rest.orders(self._account, since, self._clock.now())):
+            for order in self._run(self._rest.orders(self._account, since, self._until_now())):
                 self._resolve(order)
             row = self._map.get(client_order_id)
             if row is None or row.order_id is None:
@@ -311,7 +311,7 @@ class QuestradeBroker:
 
     def list_open_orders(self) -> list[BrokerOrder]:
         day_ago = self._clock.now() - timedelta(days=1)
-        orders = self._run(self._rest.orders(self._account, day_ago, self._clock.now(), "Open"))
+        orders = self._run(self._rest.orders(self._account, day_ago, self._until_now(), "Open"))
         out = []
         for order in orders:
             row = self._resolve(order)
@@ -319,10 +319,15 @@ class QuestradeBroker:
         return out
 
     def fills_since(self, since: datetime) -> list[OrderFilled]:
-        executions = self._run(self._rest.executions(self._account, since, self._clock.now()))
+        executions = self._run(self._rest.executions(self._account, since, self._until_now()))
         now = self._clock.now()
         fills = [to_fill(e, self._row_for(e.order_id, e.order_chain_id), now) for e in executions]
         return sorted((f for f in fills if f.ts_event >= since), key=lambda f: f.ts_event)
+
+    def _until_now(self) -> datetime:
+        """The end of a "until now" query: query times go to the second, so the current
+        second is included whole (an order placed or filled in it would be missed)."""
+        return self._clock.now() + timedelta(seconds=1)
 
     def positions(self) -> list[BrokerPosition]:
         rows = self._run(self._rest.positions(self._account))

@@ -43,14 +43,22 @@ def venue_books_agree(
     *,
     initial_cash: Decimal | None = None,
     held_before: dict[str, int] | None = None,
+    since: datetime = EPOCH,
 ) -> None:
     """The store and the venue agree (see the module docstring); ``held_before`` is what
-    the venue held before the test began (positions older than any fill history)."""
+    the venue held before the test began (positions older than any fill history); ``since``
+    bounds the venue's execution history asked for."""
     recorded = orders.fills()
     ids = [f.fill_id for f in recorded]
     assert len(ids) == len(set(ids)), "a fill id recorded twice"
-    at_venue = [f for f in broker.fills_since(EPOCH) if orders.get_order(f.client_order_id)]
-    assert sorted(ids) == sorted(f.fill_id for f in at_venue), "recorded fills != venue fills"
+    at_venue = {f.fill_id: f for f in broker.fills_since(since)
+                if orders.get_order(f.client_order_id)}  # fmt: skip
+    missing, extra = set(at_venue) - set(ids), set(ids) - set(at_venue)
+    assert not missing and not extra, f"fills not recorded {missing}, not at the venue {extra}"
+    for f in recorded:  # the same execution: shares, price and commission to the cent
+        venue_fill = at_venue[f.fill_id]
+        assert (f.quantity, f.price, f.commission) == (
+            venue_fill.quantity, venue_fill.price, venue_fill.commission)  # fmt: skip
     for order in [orders.get_order(f.client_order_id) for f in recorded]:
         assert order is not None
         mine = [f.quantity for f in recorded if f.client_order_id == order.client_order_id]

@@ -125,6 +125,19 @@ def test_a_lost_order_reply_is_looked_up_by_the_order_manager_never_resent(
     assert again.broker_order_id == after.broker_order_id
 
 
+def test_a_lost_reply_looked_up_in_the_same_second_is_found_not_resent(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:  # only the lookup can find it
+        h.sandbox.faults.lost_order_replies = 1
+        h.clock.advance(timedelta(milliseconds=600))  # query times go to the second
+        om = manager(h, store)
+        order = om.create_market_order("AAPL", Side.BUY, 7, intent=("qt", "lost", "second"))
+        after = om.submit_order(order.client_order_id)
+        assert after.status is OrderStatus.FILLED and len(om.fills()) == 1
+        assert h.sandbox.desk.placed == 1
+
+
 def test_an_order_error_under_http_200_is_looked_up_then_reported_rejected(
     tmp_path: Path, store: Store
 ) -> None:
