@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
