@@ -44,7 +44,7 @@ from quant_agent.core.errors import (
     RejectedError,
     TransientBrokerError,
 )
-from quant_agent.core.events import OrderFilled, SignalGenerated
+from quant_agent.core.events import OrderFilled, OrderRejected, SignalGenerated
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.money import ZERO
@@ -105,6 +105,7 @@ class TradeExecutor:
         self._checked_day: date | None = None
         if bus is not None:
             bus.subscribe(OrderFilled, self._on_fill)
+            bus.subscribe(OrderRejected, self._on_rejected)
 
     # --- start and stop ----------------------------------------------------------------
 
@@ -194,6 +195,16 @@ class TradeExecutor:
     def _on_fill(self, fill: OrderFilled) -> None:
         self._crash("after_fill")
         self.sync()
+
+    def _on_rejected(self, event: OrderRejected) -> None:
+        """A stop or target the broker refused leaves a position unprotected: never quiet."""
+        order = self._orders.get_order(event.client_order_id)
+        if order is None or order.role not in (STOP_LOSS, TAKE_PROFIT):
+            return
+        if self._positions.holds(order.ticker):
+            problem = (f"the broker rejected the {order.role} of {order.ticker} "
+                       f"({event.reason}): protect or close the position at the broker")  # fmt: skip
+            self.handle_error(OperationalError(problem), f"protect {order.ticker}")
 
     def sync(self) -> None:
         """Bring positions up to the recorded fills and publish what changed."""

@@ -72,12 +72,17 @@ def venue_books_agree(
         assert broker.balances().cash == cash_after(initial_cash, recorded)
 
 
-def protection_matches_holdings(orders: OrderManager, positions: PositionManager) -> None:
-    """Every held position's stop and target are at the venue for exactly the shares held
-    (unless an exit is already selling it)."""
+def protection_matches_holdings(
+    orders: OrderManager, positions: PositionManager, *, halted_on: str = ""
+) -> None:
+    """Every held position's stop and target are at the venue for exactly the shares held,
+    unless an exit is already selling it or a CRITICAL event (text in ``halted_on``) handed
+    it to the operator (e.g. the broker rejected its stop or its exit)."""
     working = orders.open_orders()
     for p in positions.get_active_positions():
         if any(o.ticker == p.ticker and o.role is OrderRole.EXIT for o in working):
+            continue
+        if f" {p.ticker} " in f" {halted_on} ":
             continue
         for role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):
             mine = [o for o in working if o.ticker == p.ticker and o.role is role]

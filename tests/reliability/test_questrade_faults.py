@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from quant_agent.core.enums import ExitReason, TradingState
+from quant_agent.core.enums import ExitReason, Severity, TradingState
 from quant_agent.storage.store import Store
 from quant_agent.testkit.executor import planned_signal
 
@@ -88,9 +88,13 @@ def test_random_questrade_faults_never_duplicate_an_order_or_a_fill(
     desk.settle()
     desk.sent_once()
     since = desk.h.clock.now() - timedelta(days=1)
+    with desk.store.unit_of_work() as uow:  # a rejected stop or exit: the operator's turn
+        halts = [e.message for e in uow.risk_events.list() if e.severity is Severity.CRITICAL]
+    # the sandbox's balances are fixed, so a losing day can reach the daily loss limit
+    assert all("rejected" in h or h.startswith("daily loss") for h in halts), halts
+    assert (engine.risk.state is TradingState.RUNNING) == (halts == []), halts
     try:
         venue_books_agree(engine.orders, engine.positions, desk.h.broker, since=since)
-        protection_matches_holdings(engine.orders, engine.positions)
+        protection_matches_holdings(engine.orders, engine.positions, halted_on=" ".join(halts))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n" + "\n".join(log)) from None
-    assert engine.risk.state is TradingState.RUNNING

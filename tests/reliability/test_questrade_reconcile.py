@@ -126,3 +126,20 @@ def test_partial_entry_fills_at_questrade_size_the_stop_and_target_to_the_shares
         desk.settle()
     since = desk.h.clock.now().replace(hour=0)
     venue_books_agree(desk.engine.orders, desk.engine.positions, desk.h.broker, since=since)
+
+
+def test_a_stop_and_target_questrade_rejects_halt_with_a_critical_event_never_quietly(
+    desk: QuestradeDesk, store: Store
+) -> None:
+    desk.engine.executor.start()
+    price = ask(desk)
+    signal = planned_signal(TICKER, date(2026, 3, 2), f"{price}", f"{price * Decimal('0.9'):.2f}",
+                            f"{price * Decimal('1.2'):.2f}", 10)  # fmt: skip
+    desk.engine.executor.process_signal(signal)  # filled at Questrade, not yet pumped
+    desk.h.sandbox.desk.reject_next = 2  # the stop and the target, once the fill arrives
+    desk.settle()
+    assert desk.engine.positions.holds(TICKER) and working_at_questrade(desk) == []
+    assert desk.engine.risk.state is TradingState.HALTED
+    with store.unit_of_work() as uow:
+        critical = [e.message for e in uow.risk_events.list() if e.severity is Severity.CRITICAL]
+    assert any(f"rejected the STOP_LOSS of {TICKER}" in m for m in critical), critical
