@@ -36,8 +36,8 @@ CONFIG = LiveTradingConfig.model_validate({"paper": {"partial_fills": True}})
 TICKERS = ("AAA", "BBB", "CCC", "DDD")
 CALLS = ("submit", "cancel", "replace", "get_order_by_client_id")
 SIGNAL_DAY = date(2025, 3, 7)
-SEEDS = range(counts(3, 40))
-STEPS = counts(40, 120)
+SEEDS = range(counts(2, 40))
+STEPS = counts(30, 120)
 
 
 def arm_random_fault(faulty: FaultyBroker, rng: random.Random) -> str:

@@ -31,7 +31,7 @@ from .budget import counts
 from .questrade_desk import TICKERS, QuestradeDesk, arm_sandbox_fault, disarm, questrade_desk
 
 SEEDS = range(counts(1, 12))
-STEPS = counts(24, 60)
+STEPS = counts(16, 60)
 
 
 @pytest.fixture(params=SEEDS, ids=lambda seed: f"seed{seed}")
