@@ -202,8 +202,10 @@ class TradeExecutor:
         if order is None or order.role not in (STOP_LOSS, TAKE_PROFIT):
             return
         if self._positions.holds(order.ticker):
-            problem = (f"the broker rejected the {order.role} of {order.ticker} "
-                       f"({event.reason}): protect or close the position at the broker")  # fmt: skip
+            problem = (
+                f"the broker rejected the {order.role} of {order.ticker} ({event.reason}): "
+                "protect or close the position at the broker"
+            )
             self.handle_error(OperationalError(problem), f"protect {order.ticker}")
 
     def sync(self) -> None:
