@@ -63,8 +63,6 @@ Sleep = Callable[[float], None]
 
 #: Events after which a bracket's children may need activating, resizing or canceling.
 _FAMILY_CHANGES = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
-#: Orders whose last venue call may not have taken effect.
-_IN_DOUBT = (OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL)
 #: Venue states of an order still working (a cancel never reached it).
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 #: Final-state events that repeat the state the order is already in.
@@ -98,6 +96,7 @@ class OrderManager(OrderCreation):
         self._bus = bus
         self._queue: deque[OrderEvent] = deque()
         self._busy = False
+        self._in_doubt: set[ClientOrderId] = set()  # calls that gave up, outcome unknown
         broker.subscribe(self._on_broker_event)
 
     # --- submission and cancellation ---------------------------------------------------
@@ -128,11 +127,12 @@ class OrderManager(OrderCreation):
         elif not resumed:
             return  # already at the venue: never send it again
         request = OrderRequest.from_order(self._load(order.client_order_id))
-        report = self._call(
-            lambda: self._broker.submit(request),
-            lookup=lambda: self._broker.get_order_by_client_id(request.client_order_id),
-            ask_first=resumed,
-        )
+        with self._doubt_on_failure(order.client_order_id):
+            report = self._call(
+                lambda: self._broker.submit(request),
+                lookup=lambda: self._broker.get_order_by_client_id(request.client_order_id),
+                ask_first=resumed,
+            )
         self._sync(report, reconciled=resumed)
 
     def cancel_order(self, coid: ClientOrderId) -> Order:
@@ -151,10 +151,11 @@ class OrderManager(OrderCreation):
             self._process(OrderCancelRequested(**self._stamp(order)))
         coid = order.client_order_id
         try:
-            report = self._call(
-                lambda: self._broker.cancel(coid),
-                lookup=lambda: self._closed_report(coid),
-            )
+            with self._doubt_on_failure(coid):
+                report = self._call(
+                    lambda: self._broker.cancel(coid),
+                    lookup=lambda: self._closed_report(coid),
+                )
         except RejectedError:
             found = self._broker.get_order_by_client_id(coid)
             if found is None:  # it never reached the venue: nothing to cancel there
@@ -162,6 +163,15 @@ class OrderManager(OrderCreation):
                 return
             report = found
         self._sync(report, reconciled=False)
+
+    @contextmanager
+    def _doubt_on_failure(self, coid: ClientOrderId) -> Iterator[None]:
+        """A call that gives up leaves its order in doubt: ``follow_up`` settles it."""
+        try:
+            yield
+        except TransientBrokerError:
+            self._in_doubt.add(coid)
+            raise
 
     def _closed_report(self, coid: ClientOrderId) -> BrokerOrder | None:
         report = self._broker.get_order_by_client_id(coid)
@@ -171,10 +181,11 @@ class OrderManager(OrderCreation):
         if order.status is not OrderStatus.NEW:
             coid = order.client_order_id
             try:
-                report = self._call(
-                    lambda: self._broker.replace(coid, quantity=quantity),
-                    lookup=lambda: self._resized_report(coid, quantity),
-                )
+                with self._doubt_on_failure(coid):
+                    report = self._call(
+                        lambda: self._broker.replace(coid, quantity=quantity),
+                        lookup=lambda: self._resized_report(coid, quantity),
+                    )
             except RejectedError as exc:
                 log.warning("could not resize %s to %s: %s", coid, quantity, exc)
                 return
@@ -375,14 +386,22 @@ class OrderManager(OrderCreation):
 
     def follow_up(self) -> None:
         """Finish, without a restart, what a broker fault left half-done: bracket children
-        not yet sent (or sized) for a filled entry, submits and cancels whose outcome is
-        unknown. Asks the venue about those orders only; call it on a timer tick."""
+        not yet sent (or sized) for a filled entry, submits and cancels that gave up with
+        their outcome unknown. Asks the venue about those orders only; call it on a timer
+        tick (an order merely waiting for its acknowledgement is left alone)."""
         with self._operation():
             for order in self.open_orders():
-                if order.status in _IN_DOUBT or (
+                coid = order.client_order_id
+                if coid not in self._in_doubt and not (
                     order.status is OrderStatus.NEW and order.parent_client_order_id
                 ):  # fmt: skip
-                    self._settle(self._load(order.client_order_id))
+                    continue
+                try:
+                    self._settle(self._load(coid))
+                except TransientBrokerError:
+                    self._in_doubt.add(coid)
+                    raise
+                self._in_doubt.discard(coid)
 
     def _settle(self, order: Order) -> None:
         if order.status is OrderStatus.NEW:
