@@ -45,12 +45,14 @@ def by_hand(desk: QuestradeDesk, action: str, quantity: int) -> None:
     desk.h.on_server(lambda: desk.h.sandbox.desk.place_manual(desk.h.broker._account, body))
 
 
-def enter(desk: QuestradeDesk, quantity: int) -> None:
+def enter(desk: QuestradeDesk, quantity: int, *, settle: bool = True) -> None:
+    """A bracket entry at market (filled at once); ``settle``: wait for its events."""
     price = ask(desk)
     signal = planned_signal(TICKER, date(2026, 3, 2), f"{price}", f"{price * Decimal('0.9'):.2f}",
                             f"{price * Decimal('1.2'):.2f}", quantity)  # fmt: skip
     assert desk.engine.executor.process_signal(signal).action == "entered"
-    desk.settle()
+    if settle:
+        desk.settle()
 
 
 def restarted(desk: QuestradeDesk) -> tuple[QuestradeDesk, list[str]]:
@@ -132,10 +134,7 @@ def test_a_stop_and_target_questrade_rejects_halt_with_a_critical_event_never_qu
     desk: QuestradeDesk, store: Store
 ) -> None:
     desk.engine.executor.start()
-    price = ask(desk)
-    signal = planned_signal(TICKER, date(2026, 3, 2), f"{price}", f"{price * Decimal('0.9'):.2f}",
-                            f"{price * Decimal('1.2'):.2f}", 10)  # fmt: skip
-    desk.engine.executor.process_signal(signal)  # filled at Questrade, not yet pumped
+    enter(desk, 10, settle=False)  # filled at Questrade, not yet pumped
     desk.h.sandbox.desk.reject_next = 2  # the stop and the target, once the fill arrives
     desk.settle()
     assert desk.engine.positions.holds(TICKER) and working_at_questrade(desk) == []
