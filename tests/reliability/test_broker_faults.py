@@ -49,7 +49,7 @@ def arm_random_fault(faulty: FaultyBroker, rng: random.Random) -> str:
         call = rng.choice(CALLS)
         text = "HTTP 429 Too Many Requests" if kind == "429" else "HTTP 503 Service Unavailable"
         faulty.fail_before(call, rng.randint(1, 6), text)  # > 3 retries: the call gives up
-        kind = f"{kind} x{faulty._errors_before[call]} on {call}"
+        kind = f"{kind} x{faulty.pending_errors(call)} on {call}"
     elif kind == "duplicates":
         faulty.duplicate_fills = not faulty.duplicate_fills
     elif kind == "early fills":
@@ -57,13 +57,6 @@ def arm_random_fault(faulty: FaultyBroker, rng: random.Random) -> str:
         if not faulty.fills_before_acks:
             faulty.release_acks()
     return kind
-
-
-def disarm(faulty: FaultyBroker) -> None:
-    faulty.time_out_after_submit(0)
-    faulty._errors_before.clear()
-    faulty.duplicate_fills = faulty.fills_before_acks = False
-    faulty.release_acks()
 
 
 class Session:
@@ -119,7 +112,7 @@ class Session:
     def settle(self) -> None:
         """Faults off: settle what was left in doubt, as the next start would."""
         assert self.faulty is not None
-        disarm(self.faulty)
+        self.faulty.disarm()
         self.desk.orders.recover()
         self.desk.executor.sync()
         self.quotes(thin=False)

@@ -240,7 +240,7 @@ def test_a_cancel_that_never_reached_the_venue_is_retried_not_left_working(
     with pytest.raises(TransientBrokerError):
         om.cancel_order(bracket.take_profit.client_order_id)
     assert om.get_order_status(bracket.take_profit.client_order_id) is S.PENDING_CANCEL
-    broker._errors_before.clear()
+    broker.disarm()
     om.follow_up()
     assert statuses(om, bracket) == (S.FILLED, S.ACCEPTED, S.CANCELED)
     assert [o.client_order_id for o in paper.list_open_orders()] == [
