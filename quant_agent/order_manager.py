@@ -66,6 +66,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 #: Events after which a bracket's children may need activating, resizing or canceling.
 _FAMILY_CHANGES = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
+#: Venue states of an order still working (a cancel never reached it).
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 #: Final-state events that repeat the state the order is already in.
 _ALREADY: dict[type[OrderEvent], OrderStatus] = {
     OrderCanceled: OrderStatus.CANCELED,
@@ -99,6 +101,7 @@ class OrderManager(OrderCreation):
         self._bus = bus
         self._queue: deque[OrderEvent] = deque()
         self._busy = False
+        self._in_doubt: set[ClientOrderId] = set()  # calls that gave up, outcome unknown
         broker.subscribe(self._on_broker_event)
 
     # --- submission and cancellation ---------------------------------------------------
@@ -129,11 +132,12 @@ class OrderManager(OrderCreation):
         elif not resumed:
             return  # already at the venue: never send it again
         request = OrderRequest.from_order(self._load(order.client_order_id))
-        report = self._call(
-            lambda: self._broker.submit(request),
-            lookup=lambda: self._broker.get_order_by_client_id(request.client_order_id),
-            ask_first=resumed,
-        )
+        with self._doubt_on_failure(order.client_order_id):
+            report = self._call(
+                lambda: self._broker.submit(request),
+                lookup=lambda: self._broker.get_order_by_client_id(request.client_order_id),
+                ask_first=resumed,
+            )
         self._sync(report, reconciled=resumed)
 
     def cancel_order(self, coid: ClientOrderId) -> Order:
@@ -146,15 +150,17 @@ class OrderManager(OrderCreation):
         if order.status is OrderStatus.NEW:
             self._process(OrderCanceled(**self._stamp(order), reason=reason))
             return
-        if not order.is_open or order.status is OrderStatus.PENDING_CANCEL:
+        if not order.is_open:
             return
-        self._process(OrderCancelRequested(**self._stamp(order)))
+        if order.status is not OrderStatus.PENDING_CANCEL:  # else: retry one in doubt
+            self._process(OrderCancelRequested(**self._stamp(order)))
         coid = order.client_order_id
         try:
-            report = self._call(
-                lambda: self._broker.cancel(coid),
-                lookup=lambda: self._closed_report(coid),
-            )
+            with self._doubt_on_failure(coid):
+                report = self._call(
+                    lambda: self._broker.cancel(coid),
+                    lookup=lambda: self._closed_report(coid),
+                )
         except RejectedError:
             found = self._broker.get_order_by_client_id(coid)
             if found is None:  # it never reached the venue: nothing to cancel there
@@ -162,6 +168,15 @@ class OrderManager(OrderCreation):
                 return
             report = found
         self._sync(report, reconciled=False)
+
+    @contextmanager
+    def _doubt_on_failure(self, coid: ClientOrderId) -> Iterator[None]:
+        """A call that gives up leaves its order in doubt: ``follow_up`` settles it."""
+        try:
+            yield
+        except TransientBrokerError:
+            self._in_doubt.add(coid)
+            raise
 
     def _closed_report(self, coid: ClientOrderId) -> BrokerOrder | None:
         report = self._broker.get_order_by_client_id(coid)
@@ -171,10 +186,11 @@ class OrderManager(OrderCreation):
         if order.status is not OrderStatus.NEW:
             coid = order.client_order_id
             try:
-                report = self._call(
-                    lambda: self._broker.replace(coid, quantity=quantity),
-                    lookup=lambda: self._resized_report(coid, quantity),
-                )
+                with self._doubt_on_failure(coid):
+                    report = self._call(
+                        lambda: self._broker.replace(coid, quantity=quantity),
+                        lookup=lambda: self._resized_report(coid, quantity),
+                    )
             except RejectedError as exc:
                 log.warning("could not resize %s to %s: %s", coid, quantity, exc)
                 return
@@ -387,19 +403,44 @@ class OrderManager(OrderCreation):
                 if order.status is OrderStatus.NEW and order.parent_client_order_id is None:
                     self._send_unsent(order)
                     continue
-                if order.status is OrderStatus.NEW:
-                    self._follow_bracket(order.client_order_id)
+                self._settle(order)
+
+    def follow_up(self) -> None:
+        """Finish, without a restart, what a broker fault left half-done: bracket children
+        not yet sent (or sized) for a filled entry, submits and cancels that gave up with
+        their outcome unknown. Asks the venue about those orders only; call it on a timer
+        tick (an order merely waiting for its acknowledgement is left alone)."""
+        with self._operation():
+            for order in self.open_orders():
+                coid = order.client_order_id
+                if coid not in self._in_doubt and not (
+                    order.status is OrderStatus.NEW and order.parent_client_order_id
+                ):  # fmt: skip
                     continue
-                report = self._broker.get_order_by_client_id(order.client_order_id)
-                if report is None:
-                    if order.status is OrderStatus.SUBMITTED:
-                        self._submit(self._load(order.client_order_id))
-                    else:
-                        log.error("order %s (%s) is unknown at the venue",
-                                  order.client_order_id, order.status)  # fmt: skip
-                    continue
-                self._sync(report, reconciled=True)
-                self._follow_bracket(order.client_order_id)
+                try:
+                    self._settle(self._load(coid))
+                except TransientBrokerError:
+                    self._in_doubt.add(coid)
+                    raise
+                self._in_doubt.discard(coid)
+
+    def _settle(self, order: Order) -> None:
+        if order.status is OrderStatus.NEW:
+            self._follow_bracket(order.client_order_id)
+            return
+        report = self._broker.get_order_by_client_id(order.client_order_id)
+        if report is None:
+            if order.status is OrderStatus.SUBMITTED:
+                self._submit(self._load(order.client_order_id))
+            else:
+                log.error("order %s (%s) is unknown at the venue",
+                          order.client_order_id, order.status)  # fmt: skip
+            return
+        self._sync(report, reconciled=True)
+        order = self._load(order.client_order_id)
+        if order.status is OrderStatus.PENDING_CANCEL and report.status in _WORKING:
+            self._cancel(order, "cancel retried: the venue still works it")
+        self._follow_bracket(order.client_order_id)
 
     def _send_unsent(self, order: Order) -> None:
         today = self._clock.now().astimezone(NEW_YORK).date()

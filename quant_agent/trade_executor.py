@@ -38,8 +38,13 @@ from quant_agent.core.enums import (
     Side,
     TimeInForce,
 )
-from quant_agent.core.errors import OperationalError, OrderValidationError, TransientBrokerError
-from quant_agent.core.events import OrderFilled, SignalGenerated
+from quant_agent.core.errors import (
+    OperationalError,
+    OrderValidationError,
+    RejectedError,
+    TransientBrokerError,
+)
+from quant_agent.core.events import OrderFilled, OrderRejected, SignalGenerated
 from quant_agent.core.ids import Ticker
 from quant_agent.core.market import Quote
 from quant_agent.core.money import ZERO
@@ -54,6 +59,7 @@ from quant_agent.signals.trade_plan import Account
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
+ENTRY, STOP_LOSS, TAKE_PROFIT = OrderRole.ENTRY, OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ class TradeExecutor:
         self._checked_day: date | None = None
         if bus is not None:
             bus.subscribe(OrderFilled, self._on_fill)
+            bus.subscribe(OrderRejected, self._on_rejected)
 
     # --- start and stop ----------------------------------------------------------------
 
@@ -141,12 +148,15 @@ class TradeExecutor:
         return notes
 
     def _sweep_orphans(self) -> list[str]:
-        """Cancel protective orders still working for a position that is closed."""
+        """Cancel protective orders still working for a position that is closed, here or
+        at the broker (closed by hand there: a stop left working would sell short)."""
         notes = []
+        at_venue = {str(p.ticker) for p in self._broker.positions() if p.quantity}
         for order in self._orders.open_orders():
             if (order.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
                     and order.status is not OrderStatus.NEW
-                    and not self._positions.holds(order.ticker)):  # fmt: skip
+                    and not (self._positions.holds(order.ticker)
+                             and str(order.ticker) in at_venue)):  # fmt: skip
                 self._orders.cancel_order(order.client_order_id)
                 message = f"orphan {order.role} {order.client_order_id} of {order.ticker} canceled"
                 self._risk.send_risk_alert("orphan_order", message, Severity.WARNING)
@@ -198,6 +208,18 @@ class TradeExecutor:
         self._crash("after_fill")
         self.sync()
 
+    def _on_rejected(self, event: OrderRejected) -> None:
+        """A stop or target the broker refused leaves a position unprotected: never quiet."""
+        order = self._orders.get_order(event.client_order_id)
+        if order is None or order.role not in (STOP_LOSS, TAKE_PROFIT):
+            return
+        if self._positions.holds(order.ticker):
+            problem = (
+                f"the broker rejected the {order.role} of {order.ticker} ({event.reason}): "
+                "protect or close the position at the broker"
+            )
+            self.handle_error(OperationalError(problem), f"protect {order.ticker}")
+
     def sync(self) -> None:
         """Bring positions up to the recorded fills and publish what changed."""
         for event in self._positions.sync_fills():
@@ -209,7 +231,12 @@ class TradeExecutor:
         self._cash = self._broker.balances().cash
 
     def monitor_positions(self, now: datetime) -> list[Order]:
-        """A timer tick: start the day's loss baseline, close positions held too long."""
+        """A timer tick: finish order work a broker fault interrupted, start the day's loss
+        baseline, close positions held too long."""
+        try:
+            self._orders.follow_up()
+        except (TransientBrokerError, RejectedError) as exc:  # the next tick tries again
+            self.handle_error(exc, "order follow-up")
         today = now.astimezone(NEW_YORK).date()
         self._risk.start_day(today, self.portfolio_view().equity)
         exits = []
@@ -364,15 +391,19 @@ class TradeExecutor:
         if any(o.role is OrderRole.EXIT and o.ticker == ticker for o in self._orders.open_orders()):
             return None  # an exit is already working
         try:
-            for order in self._orders.open_orders():
-                if order.ticker == ticker and order.side is Side.SELL and order.role in (
-                    OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):  # fmt: skip
+            # The entry's unfilled remainder first (else it buys after the exit has sold),
+            # then the protective orders; the exit sells what is held once they are gone.
+            for order in sorted(self._orders.open_orders(), key=lambda o: o.role is not ENTRY):
+                if order.ticker == ticker and order.role in (ENTRY, STOP_LOSS, TAKE_PROFIT):
                     self._orders.cancel_order(order.client_order_id)
             current = self._positions.get(ticker)
             if current is None:
                 return None  # a protective order filled while being canceled
+            # The quantity is part of the intent: a retry after an exit that sold less (a
+            # partial fill canceled, more shares arrived) is a new order, not the old one.
             exit_order = self._orders.create_market_order(
-                ticker, Side.SELL, current.quantity, role=OrderRole.EXIT, intent=intent,
+                ticker, Side.SELL, current.quantity, role=OrderRole.EXIT,
+                intent=(*intent, current.quantity),
                 signal_id=position.signal_id,
             )  # fmt: skip
             sent = self._orders.submit_order(exit_order.client_order_id)

@@ -116,6 +116,7 @@ class QuestradeBroker:
         self._events: queue.SimpleQueue[OrderEvent] = queue.SimpleQueue()
         self._tracker = EventTracker()
         self._lock = threading.RLock()
+        self._sending: str | None = None  # the client id whose order call is in flight
         self._stream: NotificationStream | None = None
         self._auth: Authenticator | None = None
 
@@ -180,13 +181,18 @@ class QuestradeBroker:
     def _row_for(self, order_id: int, chain_id: int) -> MappedOrder | None:
         return self._map.by_order_id(order_id) or self._map.by_chain_id(chain_id)
 
-    def _resolve(self, order: m.BrokerOrder) -> MappedOrder | None:
-        """Our row for a Questrade order: by id, by chain, or by adopting a lost intent."""
+    def _resolve(self, order: m.BrokerOrder, prefer: str | None = None) -> MappedOrder | None:
+        """Our row for a Questrade order: by id, by chain, or by adopting a lost intent.
+
+        Several intents may carry the same terms; the one being sent (or ``prefer``, the
+        one being looked up) is tried first, so an older intent never takes its order."""
         with self._lock:  # the stream thread and the caller's may both adopt
             row = self._row_for(order.id, order.chain_id)
             if row is not None or order.state == "Replaced":
                 return row
-            for intent in self._map.unbound():
+            first = prefer or self._sending
+            intents = sorted(self._map.unbound(), key=lambda i: i.client_order_id != first)
+            for intent in intents:
                 if intent.account == self._account and matches(intent, order):
                     now = self._clock.now()
                     self._map.bind(intent.client_order_id, order.id, order.chain_id, now)
@@ -226,15 +232,25 @@ class QuestradeBroker:
             return to_broker_order(None, unsent, now, reject_reason=problem)
         body, intent = order_body(request, self._account, symbol.symbol_id, now)
         intent = self._map.record_intent(intent)
+        self._sending = request.client_order_id
         try:
             order_id, records = self._run(self._rest.place_order(self._account, body))
         except QuestradeRequestError as exc:  # refused, possibly under HTTP 200: look first
             found = self.get_order_by_client_id(request.client_order_id)
             if found is not None:
                 return found
+            self._map.forget(request.client_order_id)  # dead: it must never adopt an order
             return to_broker_order(None, intent, self._clock.now(), reject_reason=str(exc))
+        finally:
+            self._sending = None
         chain = records[0].chain_id if records else order_id
-        self._map.bind(request.client_order_id, order_id, chain, self._clock.now())
+        with self._lock:
+            taken = self._map.by_order_id(order_id)
+            if taken is not None and taken.client_order_id != request.client_order_id:
+                log.error("order %s was matched to %s by its terms; it is %s's",
+                          order_id, taken.client_order_id, request.client_order_id)  # fmt: skip
+                self._map.unbind(taken.client_order_id)
+            self._map.bind(request.client_order_id, order_id, chain, self._clock.now())
         row = self._map.get(request.client_order_id)
         if row is None or not records:
             report = self.get_order_by_client_id(request.client_order_id)
@@ -301,8 +317,8 @@ class QuestradeBroker:
             return None
         if row.order_id is None:  # the reply was lost: find it among the day's orders
             since = row.sent_at - timedelta(minutes=5)
-            for order in self._run(self._rest.orders(self._account, since, self._clock.now())):
-                self._resolve(order)
+            for order in self._run(self._rest.orders(self._account, since, self._until_now())):
+                self._resolve(order, prefer=client_order_id)
             row = self._map.get(client_order_id)
             if row is None or row.order_id is None:
                 return None
@@ -311,7 +327,7 @@ class QuestradeBroker:
 
     def list_open_orders(self) -> list[BrokerOrder]:
         day_ago = self._clock.now() - timedelta(days=1)
-        orders = self._run(self._rest.orders(self._account, day_ago, self._clock.now(), "Open"))
+        orders = self._run(self._rest.orders(self._account, day_ago, self._until_now(), "Open"))
         out = []
         for order in orders:
             row = self._resolve(order)
@@ -319,10 +335,15 @@ class QuestradeBroker:
         return out
 
     def fills_since(self, since: datetime) -> list[OrderFilled]:
-        executions = self._run(self._rest.executions(self._account, since, self._clock.now()))
+        executions = self._run(self._rest.executions(self._account, since, self._until_now()))
         now = self._clock.now()
         fills = [to_fill(e, self._row_for(e.order_id, e.order_chain_id), now) for e in executions]
         return sorted((f for f in fills if f.ts_event >= since), key=lambda f: f.ts_event)
+
+    def _until_now(self) -> datetime:
+        """The end of a "until now" query: query times go to the second, so the current
+        second is included whole (an order placed or filled in it would be missed)."""
+        return self._clock.now() + timedelta(seconds=1)
 
     def positions(self) -> list[BrokerPosition]:
         rows = self._run(self._rest.positions(self._account))

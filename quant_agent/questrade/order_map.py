@@ -111,6 +111,14 @@ class OrderMap:
             )
         return bool(done.rowcount)
 
+    def unbind(self, client_order_id: str) -> None:
+        """Undo a wrong binding: the intent is unbound again (its order still unknown)."""
+        with self._store.unit_of_work() as uow:
+            uow.connection.execute(
+                update(T).where(T.c.client_order_id == client_order_id)
+                .values(order_id=None, chain_id=None)
+            )  # fmt: skip
+
     def get(self, client_order_id: str) -> MappedOrder | None:
         return self._one(T.c.client_order_id == client_order_id)
 

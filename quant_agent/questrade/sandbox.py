@@ -93,6 +93,7 @@ class QuestradeSandbox:
         if fresh_account:
             self._orders, self._executions = [], []
         self.streams = StreamHub(self.access_token_valid, self.session)
+        self._held_acks: list[dict[str, Any]] = []  # notifications held by a fault
         self.partner = partner
         self.login_port = login_port
         self.desk = OrderDesk(
@@ -344,6 +345,8 @@ class QuestradeSandbox:
         number = self._account(request)
         start, end = self._range(request)
         rows = [e for a, t, e in self._executions if a == number and start <= t <= end]
+        if self.faults.duplicate_executions:
+            rows = [e for e in rows for _ in (1, 2)]
         return json_response({"executions": rows})
 
     async def _orders_handler(self, request: web.Request) -> web.Response:
@@ -388,7 +391,22 @@ class QuestradeSandbox:
         return json_response(reply)
 
     async def _push_notification(self, doc: dict[str, Any]) -> bool:
-        return await self.streams.push("notifications", doc)
+        faults, ids = self.faults, {o["id"] for o in doc["orders"]}
+        if faults.fills_before_acks and not doc.get("executions") and all(
+            o["state"] == "Accepted" for o in doc["orders"]
+        ):  # fmt: skip
+            self._held_acks.append(doc)
+            return True
+        sent = await self.streams.push("notifications", doc)
+        if doc.get("executions"):  # the acknowledgements held for these orders, late
+            late = [d for d in self._held_acks if {o["id"] for o in d["orders"]} & ids]
+            self._held_acks = [d for d in self._held_acks if d not in late]
+            for held in late:
+                await self.streams.push("notifications", held)
+        if faults.duplicate_notifications > 0:
+            faults.duplicate_notifications -= 1
+            await self.streams.push("notifications", doc)
+        return sent
 
     async def _activities(self, request: web.Request) -> web.Response:
         self._account(request)

@@ -29,6 +29,9 @@ class Faults:
     escape_slashes: bool = True  # send "https:\/\/..." as real Questrade does
     order_error_200: int = 0  # the next N order calls answer 200 with an order error body
     lost_order_replies: int = 0  # the next N order calls take effect, then answer 503/1011
+    duplicate_notifications: int = 0  # the next N order notifications are pushed twice
+    duplicate_executions: bool = False  # the executions endpoint lists each one twice
+    fills_before_acks: bool = False  # an order's Accepted push waits for its next execution
 
 
 @dataclass

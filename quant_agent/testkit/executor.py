@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from quant_agent.brokers.base import Broker
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.bus import EventBus
@@ -62,20 +63,26 @@ def make_desk(
     sectors: Mapping[str, str] | None = None,
     returns: Callable[[Sequence[str]], pd.DataFrame | None] = lambda tickers: None,
     clock: SimClock | None = None,
+    wrap_venue: Callable[[PaperBroker], Broker] | None = None,
 ) -> Desk:
-    """Wire a paper desk over ``store``; ``start()`` it before use, as the runner does."""
+    """Wire a paper desk over ``store``; ``start()`` it before use, as the runner does.
+
+    ``wrap_venue`` puts a broker between the paper venue and the desk (e.g. a
+    ``FaultyBroker``); ``Desk.venue`` stays the paper venue itself.
+    """
     config = config or LiveTradingConfig()
     clock = clock or SimClock(start)
     bus = EventBus(clock)
     venue = PaperBroker.from_config(store, clock, config.trading, config.paper)
-    orders = OrderManager(store, venue, clock, config=config.orders, bus=bus,
+    broker: Broker = wrap_venue(venue) if wrap_venue is not None else venue
+    orders = OrderManager(store, broker, clock, config=config.orders, bus=bus,
                           sleep=lambda seconds: None)  # fmt: skip
     known = dict(sectors or {})
     sector_of: Callable[[str], str | None] = known.get
     positions = PositionManager(store, clock, get_calendar("NYSE"), config.trading,
                                 sector_of=sector_of)  # fmt: skip
     risk = RiskMonitor(store, clock, config.risk, config.trading, returns=returns, bus=bus)
-    executor = TradeExecutor(broker=venue, clock=clock, orders=orders, positions=positions,
+    executor = TradeExecutor(broker=broker, clock=clock, orders=orders, positions=positions,
                              risk=risk, trading=config.trading, signals=config.signals,
                              sector_of=sector_of, bus=bus)  # fmt: skip
     desk = Desk(clock, store, venue, orders, positions, risk, executor, bus)

@@ -68,6 +68,17 @@ class FaultyBroker:
         self._errors_before[method] = times
         self._error_message = message
 
+    def pending_errors(self, method: str) -> int:
+        """How many errors are still armed for ``method``."""
+        return self._errors_before[method]
+
+    def disarm(self) -> None:
+        """Arm nothing more and deliver every acknowledgement still held back."""
+        self._timeouts_after_submit = 0
+        self._errors_before.clear()
+        self.duplicate_fills = self.fills_before_acks = False
+        self.release_acks()
+
     def _maybe_fail(self, method: str) -> None:
         self.calls[method] += 1
         if self._errors_before[method] > 0:

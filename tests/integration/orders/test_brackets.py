@@ -11,6 +11,7 @@ import pytest
 from quant_agent.brokers.paper import PaperBroker
 from quant_agent.core.clock import SimClock
 from quant_agent.core.enums import OrderRole, OrderStatus, OrderType, Side
+from quant_agent.core.errors import TransientBrokerError
 from quant_agent.order_manager import Bracket, OrderManager
 from quant_agent.storage.store import Store
 from quant_agent.testkit.faults import FaultyBroker, RecordingSleep
@@ -209,3 +210,38 @@ def test_a_child_filled_while_the_system_was_down_cancels_its_sibling_on_recover
     assert venue.list_open_orders() == [] and venue.positions() == []
     (exit_fill,) = fresh.fills(bracket.take_profit.client_order_id)
     assert exit_fill.reconciled and exit_fill.price == D("112.00")
+
+
+def test_follow_up_sends_a_child_a_storm_left_unsent_without_a_restart(
+    store: Store, paper: PaperBroker, clock: SimClock
+) -> None:
+    broker = FaultyBroker(paper)
+    om = OrderManager(store, broker, clock, sleep=RecordingSleep())
+    made = om.create_bracket_order("AAPL", "100.00", "95.00", "110.00", 100)
+    om.submit_order(made.entry.client_order_id)
+    broker.fail_before("submit", 4, "HTTP 429")
+    play(paper, clock, [quote("AAPL", "99.98", "100.00", ts=at(1))])
+    assert statuses(om, made) == (S.FILLED, S.SUBMITTED, S.ACCEPTED)
+    om.follow_up()  # the executor's timer tick, in the same session
+    assert statuses(om, made) == (S.FILLED, S.ACCEPTED, S.ACCEPTED)
+    assert sorted(broker.venue_submits) == sorted(
+        [made.entry.client_order_id, made.stop_loss.client_order_id,
+         made.take_profit.client_order_id])  # fmt: skip
+
+
+def test_a_cancel_that_never_reached_the_venue_is_retried_not_left_working(
+    store: Store, bracket: Bracket, paper: PaperBroker, clock: SimClock
+) -> None:
+    play(paper, clock, [quote("AAPL", "99.98", "100.00", ts=at(1))])
+    broker = FaultyBroker(paper)
+    om = OrderManager(store, broker, clock, sleep=RecordingSleep())
+    broker.fail_before("cancel", 8, "HTTP 503")  # cancels and their lookups all fail
+    broker.fail_before("get_order_by_client_id", 8, "HTTP 503")
+    with pytest.raises(TransientBrokerError):
+        om.cancel_order(bracket.take_profit.client_order_id)
+    assert om.get_order_status(bracket.take_profit.client_order_id) is S.PENDING_CANCEL
+    broker.disarm()
+    om.follow_up()
+    assert statuses(om, bracket) == (S.FILLED, S.ACCEPTED, S.CANCELED)
+    assert [o.client_order_id for o in paper.list_open_orders()] == [
+        bracket.stop_loss.client_order_id]  # fmt: skip

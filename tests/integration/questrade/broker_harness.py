@@ -3,9 +3,12 @@ another, for synchronous tests of the broker protocol and the order manager."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -56,7 +59,10 @@ class BrokerHarness:
 def broker_harness(
     tmp_path: Path, store: Store, *, partner: bool = True, stream: bool = True,
     fresh_account: bool = False, broker_cls: type[QuestradeBroker] = QuestradeBroker,
+    sim_sleep: bool = False,
 ) -> Iterator[BrokerHarness]:  # fmt: skip
+    """``sim_sleep``: the REST client's waits (backoff, rate limits) advance the clock
+    instead of sleeping."""
     clock = SimClock(START)
     server = LoopThread("sandbox")
     client = LoopThread("questrade-client")
@@ -75,7 +81,15 @@ def broker_harness(
             login_url=sandbox.login_url, store=TokenStore(tmp_path / "token.json"),
             clock=clock, seed_token=seed,
         )  # fmt: skip
-        return auth, QuestradeRest(auth, clock=clock, timeout=5.0)
+        if not sim_sleep:
+            return auth, QuestradeRest(auth, clock=clock, timeout=5.0)
+
+        async def sleep(seconds: float) -> None:
+            clock.advance(timedelta(seconds=seconds))
+            await asyncio.sleep(0)
+
+        return auth, QuestradeRest(auth, clock=clock, timeout=5.0, sleep=sleep,
+                                   rng=random.Random(0))  # fmt: skip
 
     auth, rest = client.run(connect(), 10)
     broker = broker_cls(
@@ -86,7 +100,7 @@ def broker_harness(
 
     async def start_stream() -> None:
         notes.start()
-        async with __import__("asyncio").timeout(10):
+        async with asyncio.timeout(10):
             await notes.wait_up()
 
     if stream:

@@ -16,6 +16,7 @@ from quant_agent.core.errors import RejectedError
 from quant_agent.core.events import OrderEvent, OrderFilled
 from quant_agent.core.ids import ClientOrderId, Ticker
 from quant_agent.order_manager import OrderManager
+from quant_agent.questrade.order_map import OrderMap
 from quant_agent.storage.store import Store
 
 from .broker_harness import BrokerHarness, broker_harness
@@ -125,6 +126,19 @@ def test_a_lost_order_reply_is_looked_up_by_the_order_manager_never_resent(
     assert again.broker_order_id == after.broker_order_id
 
 
+def test_a_lost_reply_looked_up_in_the_same_second_is_found_not_resent(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store, stream=False) as h:  # only the lookup can find it
+        h.sandbox.faults.lost_order_replies = 1
+        h.clock.advance(timedelta(milliseconds=600))  # query times go to the second
+        om = manager(h, store)
+        order = om.create_market_order("AAPL", Side.BUY, 7, intent=("qt", "lost", "second"))
+        after = om.submit_order(order.client_order_id)
+        assert after.status is OrderStatus.FILLED and len(om.fills()) == 1
+        assert h.sandbox.desk.placed == 1
+
+
 def test_an_order_error_under_http_200_is_looked_up_then_reported_rejected(
     tmp_path: Path, store: Store
 ) -> None:
@@ -142,6 +156,24 @@ def test_an_order_error_under_http_200_is_looked_up_then_reported_rejected(
         posts = [p for m, p in h.sandbox.requests if m == "POST"]
     assert report.status is OrderStatus.REJECTED and "3054" in (report.reject_reason or "")
     assert len(posts) == 1  # never retried blindly
+
+
+def test_a_refused_order_never_takes_a_later_order_with_the_same_terms(
+    tmp_path: Path, store: Store
+) -> None:
+    with broker_harness(tmp_path, store) as h:  # the stream matches orders to intents too
+        om = manager(h, store)
+        refused = om.create_limit_order("AAPL", Side.BUY, 7, "1.00", intent=("qt", "a"))
+        h.sandbox.faults.order_error_200 = 1
+        assert om.submit_order(refused.client_order_id).status is OrderStatus.REJECTED
+        later = om.create_limit_order("AAPL", Side.BUY, 7, "1.00", intent=("qt", "b"))
+        om.submit_order(later.client_order_id)
+        h.pump_until(lambda: om.get_order_status(later.client_order_id) is OrderStatus.ACCEPTED)
+        assert om.get_order_status(refused.client_order_id) is OrderStatus.REJECTED
+        placed = om.get_order(later.client_order_id)
+        assert placed is not None and placed.broker_order_id is not None
+        row = OrderMap(store).by_order_id(int(placed.broker_order_id))
+        assert row is not None and row.client_order_id == later.client_order_id
 
 
 def test_personal_key_refuses_orders_with_a_clear_message(tmp_path: Path, store: Store) -> None:
