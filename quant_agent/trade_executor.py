@@ -62,6 +62,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 ENTRY, STOP_LOSS, TAKE_PROFIT = OrderRole.ENTRY, OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
 
 
+class _AlreadyRefused(Exception):
+    """An exit refused before for the same holdings: not alerted again."""
+
+
 @dataclass(frozen=True, slots=True)
 class SignalOutcome:
     ticker: str
@@ -106,6 +110,7 @@ class TradeExecutor:
         self._accepting = False
         self._last_price: dict[str, Decimal] = {}
         self._halted: set[str] = set()  # tickers whose latest quote said trading is halted
+        self._refused_exits: dict[str, tuple[int, int]] = {}  # ticker -> (ours, broker's)
         self._checked_day: date | None = None
         if bus is not None:
             bus.subscribe(OrderFilled, self._on_fill)
@@ -391,6 +396,7 @@ class TradeExecutor:
         if any(o.role is OrderRole.EXIT and o.ticker == ticker for o in self._orders.open_orders()):
             return None  # an exit is already working
         try:
+            self._check_broker_holds(ticker, position.quantity)
             # The entry's unfilled remainder first (else it buys after the exit has sold),
             # then the protective orders; the exit sells what is held once they are gone.
             for order in sorted(self._orders.open_orders(), key=lambda o: o.role is not ENTRY):
@@ -413,9 +419,27 @@ class TradeExecutor:
                     "protective orders: close it at the broker"
                 )
             return sent
+        except _AlreadyRefused:
+            return None
         except (TransientBrokerError, OrderValidationError, OperationalError) as exc:
             self.handle_error(exc, f"exit {ticker} ({reason})")
             return None
+
+    def _check_broker_holds(self, ticker: str, quantity: int) -> None:
+        """Refuse an exit that would sell shares the broker does not hold (a short sale):
+        a position closed or cut by hand at the broker is for the operator to settle. The
+        protective orders are left as they are; the caller halts with a CRITICAL event."""
+        held = sum(p.quantity for p in self._broker.positions() if str(p.ticker) == ticker)
+        if held >= quantity:
+            self._refused_exits.pop(ticker, None)
+            return
+        if self._refused_exits.get(ticker) == (quantity, held):
+            raise _AlreadyRefused  # said once; asked again at every step until settled
+        self._refused_exits[ticker] = (quantity, held)
+        raise OperationalError(
+            f"exit of {ticker} not sent: we hold {quantity}, the broker reports {held}; "
+            "selling would open a short position: settle it at the broker, then resume"
+        )
 
     def handle_error(self, exc: Exception, context: str) -> None:
         """Record a failure as a risk event; an operational error halts new entries."""

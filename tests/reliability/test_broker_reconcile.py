@@ -66,6 +66,28 @@ def test_a_position_closed_by_hand_halts_and_its_protective_orders_are_canceled(
     assert sum("orphan" in n for n in notes) == 2
 
 
+def test_an_exit_never_sells_shares_the_broker_does_not_hold_even_after_resume(
+    store: Store,
+) -> None:
+    """Sold by hand while running, then the operator resumes without settling: the
+    system's exit is refused (it would sell short), said once with a CRITICAL event that
+    halts again, and sent once the broker holds the shares again."""
+    desk = entered(store)
+    by_hand(desk, "ABC", Side.SELL, 10, "sold-by-hand")
+    desk.risk.resume("operator resumed without settling")
+    sent_before = len(desk.venue.list_open_orders())
+    assert desk.executor.execute_exit("ABC", ExitReason.MANUAL) is None
+    assert desk.executor.execute_exit("ABC", ExitReason.MANUAL) is None  # asked again: quiet
+    assert desk.venue.positions() == []  # nothing sold short
+    assert len(desk.venue.list_open_orders()) == sent_before  # nothing new sent
+    assert desk.risk.state is TradingState.HALTED
+    refusals = [e for e in reconciliation_events(store) if e[0] == "executor_error"]
+    assert refusals == [("executor_error", Severity.CRITICAL)]
+    by_hand(desk, "ABC", Side.BUY, 10, "bought-back-by-hand")  # the operator settles it
+    exit_order = desk.executor.execute_exit("ABC", ExitReason.MANUAL)
+    assert exit_order is not None
+
+
 def test_a_position_older_than_any_fill_history_halts_until_the_operator_decides(
     store: Store,
 ) -> None:
