@@ -13,20 +13,15 @@ from hypothesis import HealthCheck, settings
 SOAK = os.environ.get("QA_SOAK", "").strip() not in ("", "0", "false", "no")
 
 # Fuzzing budgets: ``make soak`` runs at least 10,000 cases across the fuzz targets.
-settings.register_profile(
-    "reliability-soak",
-    max_examples=2_500,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    derandomize=True,
-)
-settings.register_profile(
-    "reliability",
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    derandomize=True,
-)
+FUZZ_EXAMPLES = {"reliability": 150, "reliability-soak": 2_500}
+for _name, _examples in FUZZ_EXAMPLES.items():
+    settings.register_profile(
+        _name,
+        max_examples=_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        derandomize=True,
+    )
 
 
 def counts(reduced: int, full: int) -> int:
