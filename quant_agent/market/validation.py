@@ -288,6 +288,8 @@ def _parse_dates(raw: pd.Series, log: ErrorLog) -> tuple[np.ndarray, np.ndarray]
         parsed = raw
     elif pd.api.types.is_integer_dtype(raw.dtype):
         parsed = pd.to_datetime(raw.astype(str), format="%Y%m%d", errors="coerce")
+    elif pd.api.types.is_numeric_dtype(raw.dtype):  # floats, booleans: never a date
+        parsed = pd.to_datetime(raw.astype(str), format="ISO8601", errors="coerce")
     else:
         parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
     values = parsed.to_numpy().astype("datetime64[D]")
