@@ -137,6 +137,16 @@ class QuestradeBroker:
         for event in self._events_for(note.orders, note.executions, reconciled=False):
             self._events.put(event)
 
+    async def catch_up(self) -> None:
+        """After the notifications stream reconnects (on its loop): what it pushed while
+        down is lost, so read the last day's orders and executions and queue what changed.
+        Progress and fills already seen are skipped, so a catch-up never counts twice."""
+        since, until = self._clock.now() - timedelta(days=1), self._until_now()
+        orders = await self._rest.orders(self._account, since, until)
+        executions = await self._rest.executions(self._account, since, until)
+        for event in self._events_for(tuple(orders), executions, reconciled=True):
+            self._events.put(event)
+
     def pump(self, timeout: float = 0.0) -> int:
         """Deliver queued events to the handlers on this thread; wait up to ``timeout`` for
         the first one. Return how many were delivered."""
@@ -392,7 +402,8 @@ class QuestradeBroker:
                      order_entry=config.order_entry)  # fmt: skip
         if broker.order_entry_problem:
             log.warning("Questrade: %s", broker.order_entry_problem)
-        notes = NotificationStream(rest, auth, clock=clock, on_notification=broker.on_notification)
+        notes = NotificationStream(rest, auth, clock=clock, on_notification=broker.on_notification,
+                                   on_reconnect=broker.catch_up)  # fmt: skip
 
         async def start() -> None:
             notes.start()

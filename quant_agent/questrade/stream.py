@@ -124,6 +124,9 @@ class StreamClient:
                 await task
         self._mark_down()
 
+    async def _reconnected(self) -> None:
+        """Called on the stream's loop after every connect but the first."""
+
     async def reconnect(self) -> None:
         """Close the current socket so the loop reconnects (e.g. after a subscription change)."""
         conn = self._conn
@@ -189,6 +192,8 @@ class StreamClient:
             self.down_since = None
             self._up.set()
             self._tick.set()
+            if self.stats.connects > 1:
+                await self._reconnected()
             while True:
                 try:  # a timeout scope, not wait_for: no task per frame
                     async with asyncio.timeout(self._stall):
@@ -308,13 +313,21 @@ class NotificationStream(StreamClient):
         *,
         clock: Clock,
         on_notification: Callable[[m.Notification], None],
+        on_reconnect: Callable[[], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(rest, auth, clock=clock, **kwargs)
         self._on_notification = on_notification
+        self._on_reconnect = on_reconnect
 
     async def _port(self) -> int:
         return await self._rest.notifications_port()
+
+    async def _reconnected(self) -> None:
+        # What was pushed while the socket was down is lost: ask for it (the broker's
+        # catch-up reads orders and executions over REST; duplicates are ignored).
+        if self._on_reconnect is not None:
+            await self._on_reconnect()
 
     def _on_frame(self, doc: Any) -> None:
         if isinstance(doc, dict) and "orders" not in doc and "success" in doc:

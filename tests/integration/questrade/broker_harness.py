@@ -96,7 +96,8 @@ def broker_harness(
         rest, account=ACCOUNTS[0], order_map=OrderMap(store), clock=clock, loop=client,
         order_entry="partner" if partner else "none", call_timeout=10.0,
     )  # fmt: skip
-    notes = NotificationStream(rest, auth, clock=clock, on_notification=broker.on_notification)
+    notes = NotificationStream(rest, auth, clock=clock, on_notification=broker.on_notification,
+                               on_reconnect=broker.catch_up)  # fmt: skip
 
     async def start_stream() -> None:
         notes.start()

@@ -279,3 +279,28 @@ def test_an_unknown_symbol_or_a_refused_body_is_a_rejected_report_not_an_excepti
         )
     assert unknown.status is OrderStatus.REJECTED and "ZZZZ" in (unknown.reject_reason or "")
     assert odd.status is OrderStatus.REJECTED and "1004" in (odd.reject_reason or "")
+
+
+def test_what_the_notifications_socket_missed_is_caught_up_after_it_reconnects(
+    tmp_path: Path, store: Store
+) -> None:
+    """Pushes lost while the socket was silently dead (stalled), then the socket drops: the
+    reconnect reads the day's orders and executions, so the fill arrives once, no restart."""
+    with broker_harness(tmp_path, store) as h:
+        om = manager(h, store)
+        faults = h.sandbox.streams.faults
+        faults.stalled = True  # every push from here on is lost
+        order = om.create_market_order("AAPL", Side.BUY, 10, intent=("qt", 1))
+        om.submit_order(order.client_order_id)
+        h.pump_until(lambda: faults.swallowed >= 2)  # the acceptance and the execution
+        assert om.get_order_status(order.client_order_id) is OrderStatus.SUBMITTED
+        faults.stalled = False
+
+        async def drop() -> None:
+            h.sandbox.streams.drop("notifications")
+
+        h.on_server(drop)
+        h.pump_until(lambda: om.get_order_status(order.client_order_id) is OrderStatus.FILLED)
+        (fill,) = om.fills(order.client_order_id)
+        assert fill.quantity == 10 and fill.price == ask(h)
+        assert h.stream.stats.connects == 2
