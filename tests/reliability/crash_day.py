@@ -32,8 +32,6 @@ from quant_agent.market.synthetic import SyntheticMarket, generate_market
 from quant_agent.runner import timeline
 from quant_agent.testkit.runner_process import run_cli, state, system_value, venue_ids_sent_once
 
-from .budget import SOAK
-
 PREFIX = "2024-02-08:2024-02-13"  # opens the positions that the day exits on max hold
 DAY = "2024-02-14:2024-02-14"
 SESSION = date(2024, 2, 14)
@@ -109,8 +107,6 @@ def day_database(database_url: str, clean_day: CleanDay, tmp_path: Path) -> str:
     """A database holding the clean sessions before the day (copied on SQLite)."""
     if database_url.startswith("sqlite"):
         return copy_sqlite(clean_day.prefix, tmp_path / "day.db")
-    if not SOAK:
-        pytest.skip("the PostgreSQL crash runs are part of make soak (test-time budget)")
     finished(run_cli(database_url, tmp_path, PREFIX))
     return database_url
 
