@@ -16,9 +16,7 @@ It reuses ``Runner`` for quotes, scans, commands and snapshots (the same engine 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -26,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from quant_agent.config import LiveTradingConfig
 from quant_agent.core.clock import Clock
-from quant_agent.db_outage import is_outage
 from quant_agent.engine import Engine
 from quant_agent.market.history import HistoryStore
 from quant_agent.realtime_data import QuoteBatch
@@ -69,11 +66,7 @@ class LiveRunner(Runner):
         self._started = False
 
     async def run(self) -> Summary:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
-        try:
+        with self._stoppable():
             outage: Exception | None = None
             while not self._stop:
                 try:
@@ -82,7 +75,7 @@ class LiveRunner(Runner):
                         outage, self._started = None, False  # start again: reload, reconcile
                     await self.step()
                 except Exception as exc:
-                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
+                    if self._fatal(exc):
                         raise
                     outage = exc
                     continue
@@ -93,14 +86,6 @@ class LiveRunner(Runner):
             summary = self._finish()
             self.observers.stopped("stopped by a signal")
             return summary
-        except Exception as exc:
-            self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
-            raise
-        finally:
-            self._watch.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
 
     def start(self) -> None:
         """Reconcile with the venue and mark the scans already past today as done."""

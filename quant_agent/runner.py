@@ -188,11 +188,7 @@ class Runner:
         self._stop = True
 
     async def run(self) -> Summary:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
-        try:
+        with self._stoppable():
             outage: Exception | None = None
             while True:
                 try:
@@ -201,9 +197,20 @@ class Runner:
                         self._recover()
                     return await self._run()
                 except Exception as exc:
-                    if not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps):
+                    if self._fatal(exc):
                         raise
                     outage = exc
+
+    @contextlib.contextmanager
+    def _stoppable(self) -> Iterator[None]:
+        """SIGINT/SIGTERM stop the loop after the current step while it runs; a failure is
+        announced (``SystemStopped``) before it propagates."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        try:
+            yield
         except Exception as exc:
             self.observers.stopped(f"failed: {type(exc).__name__}: {exc}")
             raise
@@ -212,6 +219,11 @@ class Runner:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+
+    def _fatal(self, exc: Exception) -> bool:
+        """Whether ``exc`` ends the run: anything but a database outage, or an outage while
+        stopping, or one outage too many with no step done (a statement that cannot work)."""
+        return not is_outage(exc) or self._stop or self.outage.stuck(self.summary.steps)
 
     # --- database outages --------------------------------------------------------------
 
